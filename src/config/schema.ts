@@ -1,0 +1,172 @@
+/**
+ * The config file's valibot schema: the one source of the config's TypeScript type, of its
+ * defaults, of the checks run at start-up and of the JSON Schema that `kstream config --schema`
+ * prints for editors. Every key has a description; SPEC.md "Config file" is the contract.
+ */
+import * as v from "valibot";
+import { parseDuration } from "./duration.ts";
+
+const duration = (description: string, fallback: string) =>
+  v.optional(
+    v.pipe(
+      v.string(),
+      v.check((text) => parseDuration(text) !== undefined, 'expected a duration such as "30s", "5 minutes" or "1h"'),
+      v.description(description),
+    ),
+    fallback,
+  );
+
+const text = (description: string, fallback: string) =>
+  v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"), v.description(description)), fallback);
+
+const count = (description: string, fallback: number, min = 1) =>
+  v.optional(
+    v.pipe(v.number(), v.integer("expected a whole number"), v.minValue(min, `must be at least ${min}`), v.description(description)),
+    fallback,
+  );
+
+/** Kafka topic names: the broker's own rule, checked here so a typo fails before connecting. */
+const topicName = (description: string, fallback: string) =>
+  v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^[a-zA-Z0-9._-]{1,249}$/, "a topic name is 1-249 of a-z A-Z 0-9 . _ -"),
+      v.description(description),
+    ),
+    fallback,
+  );
+
+const optionalPath = (description: string) => v.optional(v.pipe(v.string(), v.minLength(1), v.description(description)));
+
+const SaslSchema = v.strictObject({
+  mechanism: v.pipe(v.picklist(["plain", "scram-sha-256", "scram-sha-512"]), v.description("SASL mechanism")),
+  username: v.pipe(v.string(), v.minLength(1), v.description("SASL user name")),
+  password_file: optionalPath(
+    "file holding the SASL password (the password itself comes only from this file or KSTREAM_KAFKA_SASL_PASSWORD)",
+  ),
+});
+
+const TlsSchema = v.strictObject({
+  enabled: v.optional(v.pipe(v.boolean(), v.description("connect with TLS")), true),
+  ca_file: optionalPath("PEM file of the certificate authorities to trust (default: the system's)"),
+  cert_file: optionalPath("PEM client certificate, for mutual TLS"),
+  key_file: optionalPath("PEM private key of the client certificate, for mutual TLS"),
+  key_password_file: optionalPath("file holding the private key's passphrase (or KSTREAM_KAFKA_TLS_KEY_PASSWORD)"),
+  reject_unauthorized: v.optional(v.pipe(v.boolean(), v.description("verify the broker's certificate")), true),
+});
+
+export const KafkaSchema = v.strictObject({
+  brokers: v.optional(
+    v.pipe(
+      v.array(v.pipe(v.string(), v.regex(/^[^\s:]+:\d{1,5}$/, 'expected "host:port"'))),
+      v.minLength(1, "at least one broker"),
+      v.description("bootstrap brokers, host:port"),
+    ),
+    ["127.0.0.1:9092"],
+  ),
+  client_id: text("client id the brokers see in their logs and quotas", "kstream"),
+  connection_timeout: duration("how long to wait for a TCP connection to a broker", "10s"),
+  request_timeout: duration("how long to wait for a broker's answer to one request", "30s"),
+  retry_limit: duration(
+    "how long kstream keeps retrying while the brokers are unreachable before it gives up with exit 1",
+    "2 minutes",
+  ),
+  sasl: v.optional(SaslSchema),
+  tls: v.optional(TlsSchema),
+});
+
+export const TopicsSchema = v.strictObject({
+  input: topicName("topic the producer writes and stream-clean reads", "test_input"),
+  staging: topicName("topic of window-grouped cleaned records, read by batch-measure", "test_staging"),
+  dead_letter: topicName("topic of messages that could not be cleaned", "test_input_dlq"),
+  partitions: count("partitions of each topic kstream creates", 3),
+  replication_factor: count("replication factor of each topic kstream creates", 1),
+});
+
+export const ProduceSchema = v.strictObject({
+  name: text("producer name recorded in the ledger (recon --producer NAME)", "producer"),
+  input: text('JSON array or NDJSON file to publish (.gz read decompressed; "-" is stdin)', "data/sample.ndjson"),
+  rate: v.optional(
+    v.pipe(v.number(), v.minValue(0, "must be 0 or more"), v.description("messages per second; 0 = as fast as the broker takes them")),
+    0,
+  ),
+  compression: v.optional(
+    v.pipe(v.picklist(["none", "gzip"]), v.description("compression of produced batches (kafkajs ships gzip only)")),
+    "none",
+  ),
+  batch_size: count("messages per produce request; larger batches are faster, smaller ones ack sooner", 2000),
+});
+
+export const CleanSchema = v.strictObject({
+  group_id: text("consumer group of stream-clean", "kstream-clean"),
+  parquet_dir: text("folder of the Parquet output (ingest_date=YYYY-MM-DD/ folders below it)", "out/parquet"),
+  file_max_rows: count("a Parquet file is closed once it holds this many rows", 100_000),
+  file_max_age: duration("a Parquet file is closed this long after its first row, even when no new record arrives", "30s"),
+  window: duration("size of the tumbling time windows of the staging topic and the measures", "5 minutes"),
+  compression: v.optional(
+    v.pipe(v.picklist(["snappy", "uncompressed"]), v.description("Parquet page compression")),
+    "snappy",
+  ),
+});
+
+export const MeasureSchema = v.strictObject({
+  output: text('CSV file of the measures per window ("-" is stdout)', "out/measures.csv"),
+});
+
+export const LedgerSchema = v.strictObject({
+  path: text("sqlite database of producer runs and acknowledged offsets", "out/ledger.db"),
+});
+
+export const RulesSchema = v.strictObject({
+  null_placeholder: v.optional(
+    v.pipe(v.string(), v.description("written for a missing first_name or email")),
+    "NULL",
+  ),
+  default_ip: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, "expected a dotted-quad IPv4 address"),
+      v.description("written for an ip_address that is not a dotted-quad IPv4 address"),
+    ),
+    "127.127.127.127",
+  ),
+  date_formats: v.optional(
+    v.pipe(
+      v.array(v.string()),
+      v.minLength(1, "at least one date format"),
+      v.description("accepted date forms (tokens d dd M MM yyyy); output is always dd/MM/yyyy"),
+    ),
+    ["d/M/yyyy", "yyyy-MM-dd"],
+  ),
+});
+
+export const ConfigSchema = v.strictObject({
+  kafka: v.optional(KafkaSchema, {}),
+  topics: v.optional(TopicsSchema, {}),
+  produce: v.optional(ProduceSchema, {}),
+  clean: v.optional(CleanSchema, {}),
+  measure: v.optional(MeasureSchema, {}),
+  ledger: v.optional(LedgerSchema, {}),
+  rules: v.optional(RulesSchema, {}),
+});
+
+export type Config = v.InferOutput<typeof ConfigSchema>;
+
+/** Keys holding file paths: relative values resolve against the config file's folder. "-" means stdin/stdout. */
+export const PATH_KEYS = [
+  "produce.input",
+  "clean.parquet_dir",
+  "measure.output",
+  "ledger.path",
+  "kafka.sasl.password_file",
+  "kafka.tls.ca_file",
+  "kafka.tls.cert_file",
+  "kafka.tls.key_file",
+  "kafka.tls.key_password_file",
+] as const;
+
+/** Secrets: only from the environment or a file, never from the config file, always redacted. */
+export const SECRET_ENV = {
+  "kafka.sasl.password": "KSTREAM_KAFKA_SASL_PASSWORD",
+  "kafka.tls.key_password": "KSTREAM_KAFKA_TLS_KEY_PASSWORD",
+} as const;

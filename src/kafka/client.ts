@@ -1,0 +1,108 @@
+/**
+ * The only place kstream builds a kafkajs client: brokers, SASL/TLS, timeouts, bounded retries
+ * derived from kafka.retry_limit, and kafkajs' own logs routed into our consola logger.
+ */
+import { readFileSync } from "node:fs";
+import { Kafka, type KafkaConfig, type logCreator, logLevel, type SASLOptions } from "kafkajs";
+import type { Secrets } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { durationMs } from "../config/duration.ts";
+import { ConfigError } from "../errors.ts";
+import { isVerbose, log } from "../ui/log.ts";
+
+export interface KafkaContext {
+  readonly kafka: Kafka;
+  readonly config: Config;
+  /** Retry policy for producers and consumers: the same bounded patience everywhere. */
+  readonly retry: { retries: number; initialRetryTime: number; maxRetryTime: number };
+}
+
+export function createKafka(config: Config, secrets: Secrets, clientIdSuffix?: string): KafkaContext {
+  const retry = retryPolicy(durationMs(config.kafka.retry_limit));
+  const kafkaConfig: KafkaConfig = {
+    clientId: clientIdSuffix ? `${config.kafka.client_id}-${clientIdSuffix}` : config.kafka.client_id,
+    brokers: config.kafka.brokers,
+    connectionTimeout: durationMs(config.kafka.connection_timeout),
+    requestTimeout: durationMs(config.kafka.request_timeout),
+    retry,
+    logLevel: isVerbose() ? logLevel.INFO : logLevel.WARN,
+    logCreator: routeToConsola,
+  };
+  const sasl = saslOptions(config, secrets);
+  if (sasl) kafkaConfig.sasl = sasl;
+  const ssl = tlsOptions(config, secrets);
+  if (ssl !== undefined) kafkaConfig.ssl = ssl;
+  return { kafka: new Kafka(kafkaConfig), config, retry };
+}
+
+/**
+ * kafkajs waits 300 ms, doubling up to maxRetryTime, between attempts; count the attempts that fit
+ * in the configured limit so "retry for 2 minutes, then exit 1" holds whatever the backoff.
+ */
+export function retryPolicy(limitMs: number): KafkaContext["retry"] {
+  const initialRetryTime = 300;
+  const maxRetryTime = Math.min(10_000, Math.max(initialRetryTime, Math.floor(limitMs / 4)));
+  let waited = 0;
+  let retries = 0;
+  for (let wait = initialRetryTime; waited < limitMs; wait = Math.min(wait * 2, maxRetryTime)) {
+    waited += wait;
+    retries++;
+  }
+  return { retries: Math.max(retries, 1), initialRetryTime, maxRetryTime };
+}
+
+function saslOptions(config: Config, secrets: Secrets): SASLOptions | undefined {
+  const sasl = config.kafka.sasl;
+  if (!sasl) return undefined;
+  if (secrets.saslPassword === undefined) {
+    throw new ConfigError(
+      "SASL needs a password: set KSTREAM_KAFKA_SASL_PASSWORD or kafka.sasl.password_file",
+      "kafka.sasl",
+      undefined,
+    );
+  }
+  return { mechanism: sasl.mechanism, username: sasl.username, password: secrets.saslPassword } as SASLOptions;
+}
+
+function tlsOptions(config: Config, secrets: Secrets): KafkaConfig["ssl"] {
+  const tls = config.kafka.tls;
+  if (!tls?.enabled) return undefined;
+  const read = (path: string | undefined, keyPath: string) => {
+    if (!path) return undefined;
+    try {
+      return readFileSync(path, "utf8");
+    } catch (error) {
+      throw new ConfigError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code}`, keyPath, undefined);
+    }
+  };
+  const ca = read(tls.ca_file, "kafka.tls.ca_file");
+  const cert = read(tls.cert_file, "kafka.tls.cert_file");
+  const key = read(tls.key_file, "kafka.tls.key_file");
+  return {
+    rejectUnauthorized: tls.reject_unauthorized,
+    ...(ca && { ca: [ca] }),
+    ...(cert && { cert }),
+    ...(key && { key }),
+    ...(secrets.tlsKeyPassword !== undefined && { passphrase: secrets.tlsKeyPassword }),
+  };
+}
+
+/**
+ * kafkajs logs every failed request at ERROR even when it retries and succeeds (a fresh broker's
+ * "coordinator not available", for one). Those per-request lines go to debug; failures that
+ * matter reach us as thrown errors and are reported once, at the top.
+ */
+const routeToConsola: logCreator = () => ({ namespace, level, log: entry }) => {
+  const { message, ...extra } = entry;
+  const context = Object.entries(extra)
+    .filter(([key]) => key !== "timestamp" && key !== "logger" && key !== "stack")
+    .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
+    .join(" ");
+  const line = `kafka ${namespace}: ${message}${context ? ` (${context})` : ""}`;
+  const perRequestNoise = namespace === "Connection" || namespace === "BrokerPool" || /Restarting the consumer/.test(message);
+  if (level === logLevel.ERROR || level === logLevel.WARN) {
+    if (perRequestNoise) log.debug(line);
+    else log.warn(line);
+  } else if (level === logLevel.INFO) log.debug(line);
+  else log.trace(line);
+};

@@ -1,0 +1,33 @@
+/**
+ * Creates kstream's topics (input, staging, dead letter) when they are missing, with the
+ * partitions and replication factor from the config, through the admin API.
+ */
+import type { Admin } from "kafkajs";
+import type { Config } from "../config/schema.ts";
+import { log } from "../ui/log.ts";
+import { toKafkaError } from "./errors.ts";
+
+export function kstreamTopics(config: Config): string[] {
+  return [config.topics.input, config.topics.staging, config.topics.dead_letter];
+}
+
+export async function ensureTopics(admin: Admin, config: Config, topics = kstreamTopics(config)): Promise<string[]> {
+  const brokers = config.kafka.brokers.join(",");
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((topic) => !existing.has(topic));
+    if (missing.length === 0) return [];
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions: config.topics.partitions,
+        replicationFactor: config.topics.replication_factor,
+      })),
+    });
+    log.info(`created topics ${missing.join(", ")} (${config.topics.partitions} partitions, replication ${config.topics.replication_factor})`);
+    return missing;
+  } catch (error) {
+    throw toKafkaError(error, "cannot create topics", { brokers, topics: topics.join(",") });
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The producer ledger (bun:sqlite): one row per producer run and the per-partition offset ranges
+ * the broker acknowledged for it, so `recon` can tell exactly which input offsets a run owns.
+ * Every acknowledgement is recorded in its own small transaction through prepared statements, so
+ * after a crash the run still says `running` and its counts are what was acknowledged.
+ */
+import { Database, type Statement } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { LedgerError } from "../errors.ts";
+
+export type RunStatus = "running" | "completed" | "failed" | "interrupted";
+
+export interface RunRow {
+  id: string;
+  producer: string;
+  source: string;
+  topic: string;
+  started_at: string;
+  finished_at: string | null;
+  status: RunStatus;
+  sent: number;
+  rejected: number;
+  error: string | null;
+}
+
+export interface OffsetRange {
+  topic: string;
+  partition: number;
+  first_offset: number;
+  last_offset: number;
+  count: number;
+}
+
+export interface Rejection {
+  line: number;
+  reason: string;
+}
+
+/** Rejection details kept per run; the count is always exact, the details stop here. */
+export const MAX_REJECTION_DETAILS = 10_000;
+
+const SCHEMA_VERSION = 1;
+
+const MIGRATIONS = `
+CREATE TABLE IF NOT EXISTS runs (
+  id          TEXT PRIMARY KEY,
+  producer    TEXT NOT NULL,
+  source      TEXT NOT NULL,
+  topic       TEXT NOT NULL,
+  started_at  TEXT NOT NULL,
+  finished_at TEXT,
+  status      TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'interrupted')),
+  sent        INTEGER NOT NULL DEFAULT 0,
+  rejected    INTEGER NOT NULL DEFAULT 0,
+  error       TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_producer ON runs (producer, started_at);
+CREATE TABLE IF NOT EXISTS run_offsets (
+  run_id       TEXT NOT NULL REFERENCES runs (id),
+  topic        TEXT NOT NULL,
+  partition    INTEGER NOT NULL,
+  first_offset INTEGER NOT NULL,
+  last_offset  INTEGER NOT NULL,
+  count        INTEGER NOT NULL,
+  PRIMARY KEY (run_id, topic, partition, first_offset)
+);
+CREATE TABLE IF NOT EXISTS run_rejections (
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  line   INTEGER NOT NULL,
+  reason TEXT NOT NULL
+);
+`;
+
+export interface Ledger {
+  readonly path: string;
+  startRun(run: { id: string; producer: string; source: string; topic: string }): void;
+  /** Records one acknowledged produce request: `count` messages from `firstOffset` on. */
+  recordAck(runId: string, topic: string, partition: number, firstOffset: number, count: number): void;
+  recordRejection(runId: string, rejection: Rejection): void;
+  finishRun(runId: string, status: Exclude<RunStatus, "running">, error?: string): void;
+  getRun(runId: string): RunRow | undefined;
+  latestRun(producer?: string): RunRow | undefined;
+  listRuns(): RunRow[];
+  offsetRanges(runId: string): OffsetRange[];
+  rejections(runId: string): Rejection[];
+  close(): void;
+}
+
+/** How long a write waits for another process's lock before failing with "locked". */
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+export function openLedger(path: string, options: { busyTimeoutMs?: number } = {}): Ledger {
+  const db = guard(path, "open", () => {
+    mkdirSync(dirname(path), { recursive: true });
+    const database = new Database(path, { create: true, strict: true });
+    database.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS)}`);
+    database.exec("PRAGMA journal_mode = WAL");
+    // WAL + NORMAL: a committed transaction survives a process crash (kill -9), which is the
+    // failure the ledger must ride out; only a power loss may drop the last few.
+    database.exec("PRAGMA synchronous = NORMAL");
+    database.exec("PRAGMA foreign_keys = ON");
+    const version = (database.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+    if (version > SCHEMA_VERSION) {
+      throw new LedgerError(`ledger ${path} was written by a newer kstream (schema ${version} > ${SCHEMA_VERSION})`);
+    }
+    database.transaction(() => {
+      database.exec(MIGRATIONS);
+      database.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    })();
+    return database;
+  });
+
+  const statements = guard(path, "prepare", () => ({
+    insertRun: db.prepare(
+      "INSERT INTO runs (id, producer, source, topic, started_at, status) VALUES ($id, $producer, $source, $topic, $startedAt, 'running')",
+    ),
+    lastRange: db.prepare(
+      "SELECT first_offset, last_offset FROM run_offsets WHERE run_id = $runId AND topic = $topic AND partition = $partition ORDER BY first_offset DESC LIMIT 1",
+    ) as Statement<{ first_offset: number; last_offset: number }>,
+    extendRange: db.prepare(
+      "UPDATE run_offsets SET last_offset = $lastOffset, count = count + $count WHERE run_id = $runId AND topic = $topic AND partition = $partition AND first_offset = $firstOffset",
+    ),
+    insertRange: db.prepare(
+      "INSERT INTO run_offsets (run_id, topic, partition, first_offset, last_offset, count) VALUES ($runId, $topic, $partition, $firstOffset, $lastOffset, $count)",
+    ),
+    addSent: db.prepare("UPDATE runs SET sent = sent + $count WHERE id = $runId"),
+    addRejected: db.prepare("UPDATE runs SET rejected = rejected + 1 WHERE id = $runId RETURNING rejected") as Statement<{ rejected: number }>,
+    insertRejection: db.prepare("INSERT INTO run_rejections (run_id, line, reason) VALUES ($runId, $line, $reason)"),
+    finish: db.prepare("UPDATE runs SET status = $status, finished_at = $finishedAt, error = $error WHERE id = $runId"),
+    getRun: db.prepare("SELECT * FROM runs WHERE id = $runId") as Statement<RunRow>,
+    latest: db.prepare("SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT 1") as Statement<RunRow>,
+    latestOf: db.prepare("SELECT * FROM runs WHERE producer = $producer ORDER BY started_at DESC, id DESC LIMIT 1") as Statement<RunRow>,
+    list: db.prepare("SELECT * FROM runs ORDER BY started_at, id") as Statement<RunRow>,
+    ranges: db.prepare(
+      "SELECT topic, partition, first_offset, last_offset, count FROM run_offsets WHERE run_id = $runId ORDER BY topic, partition, first_offset",
+    ) as Statement<OffsetRange>,
+    rejections: db.prepare("SELECT line, reason FROM run_rejections WHERE run_id = $runId ORDER BY line") as Statement<Rejection>,
+  }));
+
+  const recordAck = db.transaction((runId: string, topic: string, partition: number, firstOffset: number, count: number) => {
+    const lastOffset = firstOffset + count - 1;
+    const previous = statements.lastRange.get({ runId, topic, partition });
+    if (previous && previous.last_offset + 1 === firstOffset) {
+      statements.extendRange.run({ runId, topic, partition, firstOffset: previous.first_offset, lastOffset, count });
+    } else {
+      statements.insertRange.run({ runId, topic, partition, firstOffset, lastOffset, count });
+    }
+    statements.addSent.run({ runId, count });
+  });
+
+  const recordRejection = db.transaction((runId: string, rejection: Rejection) => {
+    const row = statements.addRejected.get({ runId });
+    if (row && row.rejected <= MAX_REJECTION_DETAILS) statements.insertRejection.run({ runId, ...rejection });
+  });
+
+  return {
+    path,
+    startRun: (run) =>
+      guard(path, "start a run", () => statements.insertRun.run({ ...run, startedAt: new Date().toISOString() })),
+    recordAck: (runId, topic, partition, firstOffset, count) =>
+      guard(path, "record an acknowledgement", () => recordAck(runId, topic, partition, firstOffset, count)),
+    recordRejection: (runId, rejection) => guard(path, "record a rejected line", () => recordRejection(runId, rejection)),
+    finishRun: (runId, status, error) =>
+      guard(path, "finish the run", () =>
+        statements.finish.run({ runId, status, finishedAt: new Date().toISOString(), error: error ?? null }),
+      ),
+    getRun: (runId) => guard(path, "read a run", () => statements.getRun.get({ runId }) ?? undefined),
+    latestRun: (producer) =>
+      guard(path, "read the latest run", () =>
+        (producer === undefined ? statements.latest.get() : statements.latestOf.get({ producer })) ?? undefined,
+      ),
+    listRuns: () => guard(path, "list runs", () => statements.list.all()),
+    offsetRanges: (runId) => guard(path, "read offset ranges", () => statements.ranges.all({ runId })),
+    rejections: (runId) => guard(path, "read rejections", () => statements.rejections.all({ runId })),
+    close: () => db.close(),
+  };
+}
+
+/** Runs a database step, turning sqlite's errors into one LedgerError that names the file. */
+function guard<T>(path: string, doing: string, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (error instanceof LedgerError) throw error;
+    const message = (error as Error).message;
+    const hint = /locked|busy/i.test(message)
+      ? "the database is locked by another process"
+      : /readonly|read-only|unable to open|permission/i.test(message)
+        ? "the database cannot be written"
+        : message;
+    throw new LedgerError(`ledger ${path}: cannot ${doing}: ${hint}`, { cause: error });
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Progress for long work: a redrawn status line on a TTY (records, MB/s, ETA when the total is
+ * known), plain periodic log lines otherwise (cron, CI, pipes), so logs stay readable in files.
+ */
+import { log } from "./log.ts";
+
+export interface ProgressSnapshot {
+  readonly records: number;
+  readonly bytes?: number;
+  /** Extra figures appended to the line, e.g. { rejected: 3, lag: 120 }. */
+  readonly extra?: Readonly<Record<string, number | string>>;
+}
+
+export interface Progress {
+  update(snapshot: ProgressSnapshot): void;
+  /** Clears the TTY line; the caller prints its own summary after. */
+  done(): void;
+}
+
+export interface ProgressOptions {
+  readonly label: string;
+  readonly totalBytes?: number | undefined;
+  /** Seconds between plain lines when stderr is not a TTY. */
+  readonly plainEverySeconds?: number;
+  readonly tty?: boolean;
+  readonly write?: (text: string) => void;
+  readonly now?: () => number;
+}
+
+export function createProgress(options: ProgressOptions): Progress {
+  const tty = options.tty ?? (process.stderr.isTTY === true && !process.env.CI);
+  const now = options.now ?? (() => performance.now());
+  const write = options.write ?? ((text: string) => process.stderr.write(text));
+  const startedAt = now();
+  const redrawEveryMs = tty ? 100 : (options.plainEverySeconds ?? 10) * 1000;
+  let lastDrawAt = startedAt;
+  let drawn = false;
+
+  return {
+    update(snapshot) {
+      const at = now();
+      if (at - lastDrawAt < redrawEveryMs) return;
+      lastDrawAt = at;
+      const line = formatProgressLine(options.label, snapshot, (at - startedAt) / 1000, options.totalBytes);
+      if (tty) {
+        write(`\r\x1b[2K${line}`);
+        drawn = true;
+      } else {
+        log.info(line);
+      }
+    },
+    done() {
+      if (tty && drawn) write("\r\x1b[2K");
+    },
+  };
+}
+
+export function formatProgressLine(
+  label: string,
+  snapshot: ProgressSnapshot,
+  elapsedSeconds: number,
+  totalBytes: number | undefined,
+): string {
+  const seconds = Math.max(elapsedSeconds, 1e-3);
+  const parts = [`${label}: ${formatCount(snapshot.records)} records`, `${formatCount(Math.round(snapshot.records / seconds))}/s`];
+  if (snapshot.bytes !== undefined) {
+    parts.push(`${(snapshot.bytes / 1e6 / seconds).toFixed(1)} MB/s`);
+    if (totalBytes && totalBytes > 0) {
+      const fraction = Math.min(snapshot.bytes / totalBytes, 1);
+      const eta = fraction > 0 ? seconds * (1 / fraction - 1) : undefined;
+      parts.push(`${bar(fraction)} ${(fraction * 100).toFixed(0)}%`);
+      if (eta !== undefined) parts.push(`ETA ${formatSeconds(eta)}`);
+    }
+  }
+  for (const [key, value] of Object.entries(snapshot.extra ?? {})) {
+    parts.push(`${key} ${typeof value === "number" ? formatCount(value) : value}`);
+  }
+  return parts.join(" · ");
+}
+
+function bar(fraction: number, width = 20): string {
+  const filled = Math.round(fraction * width);
+  return `[${"#".repeat(filled)}${"-".repeat(width - filled)}]`;
+}
+
+export function formatCount(value: number): string {
+  return value.toLocaleString("en-US");
+}
+
+export function formatSeconds(seconds: number): string {
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)}s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}m${String(Math.round(seconds % 60)).padStart(2, "0")}s`;
+}

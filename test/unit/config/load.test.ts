@@ -1,0 +1,172 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../../../src/config/load.ts";
+import { formatConfig } from "../../../src/config/present.ts";
+import { ConfigError } from "../../../src/errors.ts";
+
+const root = mkdtempSync(join(tmpdir(), "kstream-config-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function writeConfig(name: string, text: string): string {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "kstream.toml");
+  writeFileSync(file, text);
+  return file;
+}
+
+function expectConfigError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("config look-up", () => {
+  test("--config wins over $KSTREAM_CONFIG and ./config/kstream.toml", () => {
+    const flagFile = writeConfig("flag", '[topics]\ninput = "from_flag"\n');
+    const envFile = writeConfig("env", '[topics]\ninput = "from_env"\n');
+    const loaded = loadConfig({ configFlag: flagFile, env: { KSTREAM_CONFIG: envFile }, cwd: root });
+    expect(loaded.config.topics.input).toBe("from_flag");
+    expect(loaded.file).toBe(flagFile);
+  });
+
+  test("$KSTREAM_CONFIG is used when no --config is given", () => {
+    const envFile = writeConfig("env2", '[topics]\ninput = "from_env"\n');
+    expect(loadConfig({ env: { KSTREAM_CONFIG: envFile }, cwd: root }).config.topics.input).toBe("from_env");
+  });
+
+  test("./config/kstream.toml under the working directory is the last resort", () => {
+    const cwd = join(root, "project");
+    mkdirSync(join(cwd, "config"), { recursive: true });
+    writeFileSync(join(cwd, "config", "kstream.toml"), '[topics]\ninput = "from_cwd"\n');
+    expect(loadConfig({ env: {}, cwd }).config.topics.input).toBe("from_cwd");
+  });
+
+  test("without any file the SPEC defaults apply", () => {
+    const { config, file } = loadConfig({ env: {}, cwd: join(root, "empty") });
+    expect(file).toBeUndefined();
+    expect(config.kafka.brokers).toEqual(["127.0.0.1:9092"]);
+    expect(config.topics).toMatchObject({ input: "test_input", staging: "test_staging", dead_letter: "test_input_dlq", partitions: 3 });
+    expect(config.clean).toMatchObject({ group_id: "kstream-clean", file_max_rows: 100000, file_max_age: "30s", window: "5 minutes" });
+    expect(config.rules).toMatchObject({ null_placeholder: "NULL", default_ip: "127.127.127.127" });
+  });
+
+  test("a --config file that does not exist is an error naming it", () => {
+    const error = expectConfigError(() => loadConfig({ configFlag: "missing.toml", env: {}, cwd: root }));
+    expect(error.message).toContain(join(root, "missing.toml"));
+    expect(error.exitCode).toBe(2);
+  });
+});
+
+describe("config validation", () => {
+  test("an unknown key is refused with its key path and the file", () => {
+    const file = writeConfig("typo", "[clean]\nfile_max_rowz = 10\n");
+    const error = expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
+    expect(error.keyPath).toBe("clean.file_max_rowz");
+    expect(error.message).toContain(file);
+  });
+
+  test("a value of the wrong type is refused with its key path", () => {
+    const file = writeConfig("type", '[topics]\npartitions = "three"\n');
+    const error = expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
+    expect(error.keyPath).toBe("topics.partitions");
+  });
+
+  test("a duration that is not one is refused", () => {
+    const file = writeConfig("duration", '[clean]\nfile_max_age = "soon"\n');
+    expect(expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root })).keyPath).toBe("clean.file_max_age");
+  });
+
+  test("a TOML syntax error names file:line:col", () => {
+    const file = writeConfig("syntax", "[clean]\nfile_max_rows = = 3\n");
+    expect(expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root })).message).toMatch(
+      new RegExp(`${file.replaceAll("/", "\\/")}:2:\\d+`),
+    );
+  });
+
+  test("a password written in the file is refused, pointing to the environment", () => {
+    const file = writeConfig("secret", '[kafka.sasl]\nmechanism = "plain"\nusername = "u"\npassword = "hunter2"\n');
+    const error = expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
+    expect(error.keyPath).toBe("kafka.sasl.password");
+    expect(error.message).toContain("KSTREAM_KAFKA_SASL_PASSWORD");
+    expect(error.message).not.toContain("hunter2");
+  });
+});
+
+describe("environment and flag overrides", () => {
+  test("KSTREAM_<SECTION>_<KEY> overrides the file, lists split on commas, numbers parsed", () => {
+    const file = writeConfig("env-over", '[kafka]\nbrokers = ["a:1"]\n[clean]\nfile_max_rows = 5\n');
+    const { config, origins } = loadConfig({
+      configFlag: file,
+      env: { KSTREAM_KAFKA_BROKERS: "h1:9092, h2:9093", KSTREAM_CLEAN_FILE_MAX_ROWS: "7", KSTREAM_TOPICS_INPUT: "in" },
+      cwd: root,
+    });
+    expect(config.kafka.brokers).toEqual(["h1:9092", "h2:9093"]);
+    expect(config.clean.file_max_rows).toBe(7);
+    expect(config.topics.input).toBe("in");
+    expect(origins["kafka.brokers"]).toBe("KSTREAM_KAFKA_BROKERS");
+  });
+
+  test("flags override the environment", () => {
+    const { config } = loadConfig({ env: { KSTREAM_PRODUCE_RATE: "3" }, cwd: root, overrides: { produce: { rate: 9 } } });
+    expect(config.produce.rate).toBe(9);
+  });
+
+  test("a bad environment value names the variable", () => {
+    const error = expectConfigError(() => loadConfig({ env: { KSTREAM_TOPICS_PARTITIONS: "many" }, cwd: root }));
+    expect(error.keyPath).toBe("topics.partitions");
+    expect(error.message).toContain("KSTREAM_TOPICS_PARTITIONS");
+  });
+
+  test("a KSTREAM_ variable that names no key is reported as a warning", () => {
+    const { warnings } = loadConfig({ env: { KSTREAM_KAFKA_BROKER: "x:1" }, cwd: root });
+    expect(warnings.join("\n")).toContain("KSTREAM_KAFKA_BROKER");
+  });
+});
+
+describe("paths", () => {
+  test("relative paths in the file resolve against the file's folder, '-' stays stdin", () => {
+    const file = writeConfig("paths", '[clean]\nparquet_dir = "../out/pq"\n[measure]\noutput = "-"\n');
+    const { config } = loadConfig({ configFlag: file, env: {}, cwd: "/" });
+    expect(config.clean.parquet_dir).toBe(join(root, "out", "pq"));
+    expect(config.measure.output).toBe("-");
+    expect(config.ledger.path).toBe(join(root, "paths", "out", "ledger.db"));
+  });
+
+  test("relative paths from the environment and flags resolve against the working directory", () => {
+    const file = writeConfig("paths2", "");
+    const { config } = loadConfig({
+      configFlag: file,
+      env: { KSTREAM_LEDGER_PATH: "l.db" },
+      cwd: "/srv",
+      overrides: { produce: { input: "in.ndjson" } },
+    });
+    expect(config.ledger.path).toBe("/srv/l.db");
+    expect(config.produce.input).toBe("/srv/in.ndjson");
+  });
+});
+
+describe("secrets", () => {
+  test("the SASL password comes from the environment and is redacted when printed", () => {
+    const file = writeConfig("sasl", '[kafka.sasl]\nmechanism = "scram-sha-512"\nusername = "svc"\n');
+    const loaded = loadConfig({ configFlag: file, env: { KSTREAM_KAFKA_SASL_PASSWORD: "s3cr3t-pw" }, cwd: root });
+    expect(loaded.secrets.saslPassword).toBe("s3cr3t-pw");
+    for (const format of ["toml", "json"] as const) {
+      const printed = formatConfig(loaded, format);
+      expect(printed).not.toContain("s3cr3t-pw");
+      expect(printed).toContain("<redacted>");
+    }
+  });
+
+  test("the SASL password can come from a file named in the config", () => {
+    writeFileSync(join(root, "pw.txt"), "from-file\n");
+    const file = writeConfig("sasl-file", '[kafka.sasl]\nmechanism = "plain"\nusername = "svc"\npassword_file = "../pw.txt"\n');
+    expect(loadConfig({ configFlag: file, env: {}, cwd: root }).secrets.saslPassword).toBe("from-file");
+  });
+});

@@ -1,0 +1,94 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Database } from "bun:sqlite";
+import { LedgerError } from "../../../src/errors.ts";
+import { MAX_REJECTION_DETAILS, openLedger } from "../../../src/ledger/ledger.ts";
+
+const root = mkdtempSync(join(tmpdir(), "kstream-ledger-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const run = { id: "run-1", producer: "p", source: "in.ndjson", topic: "t" };
+
+describe("ledger", () => {
+  test("a new run is 'running' with zero counts until it is finished", () => {
+    const ledger = openLedger(join(root, "a", "ledger.db"));
+    ledger.startRun(run);
+    expect(ledger.getRun("run-1")).toMatchObject({ status: "running", sent: 0, rejected: 0, finished_at: null });
+    ledger.finishRun("run-1", "completed");
+    expect(ledger.getRun("run-1")?.status).toBe("completed");
+    expect(ledger.getRun("run-1")?.finished_at).not.toBeNull();
+    ledger.close();
+  });
+
+  test("adjacent acknowledgements of a partition merge into one offset range", () => {
+    const ledger = openLedger(join(root, "b.db"));
+    ledger.startRun(run);
+    ledger.recordAck("run-1", "t", 0, 0, 10);
+    ledger.recordAck("run-1", "t", 0, 10, 5);
+    ledger.recordAck("run-1", "t", 1, 100, 3);
+    ledger.recordAck("run-1", "t", 0, 20, 2); // a gap: another producer wrote 15..19
+    expect(ledger.offsetRanges("run-1")).toEqual([
+      { topic: "t", partition: 0, first_offset: 0, last_offset: 14, count: 15 },
+      { topic: "t", partition: 0, first_offset: 20, last_offset: 21, count: 2 },
+      { topic: "t", partition: 1, first_offset: 100, last_offset: 102, count: 3 },
+    ]);
+    expect(ledger.getRun("run-1")?.sent).toBe(20);
+    ledger.close();
+  });
+
+  test("counts survive the process without a finish: a crashed run still says running with what was acknowledged", () => {
+    const path = join(root, "crash.db");
+    const first = openLedger(path);
+    first.startRun(run);
+    first.recordAck("run-1", "t", 0, 0, 7);
+    // no finishRun, no close: as after kill -9
+    const reopened = openLedger(path);
+    expect(reopened.getRun("run-1")).toMatchObject({ status: "running", sent: 7 });
+    reopened.close();
+  });
+
+  test("rejections are all counted, details are kept up to the cap", () => {
+    const ledger = openLedger(join(root, "rej.db"));
+    ledger.startRun(run);
+    for (let line = 1; line <= MAX_REJECTION_DETAILS + 3; line++) ledger.recordRejection("run-1", { line, reason: "bad" });
+    expect(ledger.getRun("run-1")?.rejected).toBe(MAX_REJECTION_DETAILS + 3);
+    expect(ledger.rejections("run-1").length).toBe(MAX_REJECTION_DETAILS);
+    ledger.close();
+  });
+
+  test("latest run overall and per producer", () => {
+    const ledger = openLedger(join(root, "latest.db"));
+    ledger.startRun({ ...run, id: "r1", producer: "a" });
+    ledger.startRun({ ...run, id: "r2", producer: "b" });
+    ledger.startRun({ ...run, id: "r3", producer: "a" });
+    expect(ledger.latestRun()?.id).toBe("r3");
+    expect(ledger.latestRun("b")?.id).toBe("r2");
+    expect(ledger.latestRun("nobody")).toBeUndefined();
+    expect(ledger.listRuns().map((r) => r.id)).toEqual(["r1", "r2", "r3"]);
+    ledger.close();
+  });
+
+  test("a database locked by another process fails with a LedgerError that says so", () => {
+    const path = join(root, "locked.db");
+    const ledger = openLedger(path, { busyTimeoutMs: 50 });
+    ledger.startRun(run);
+    const other = new Database(path);
+    other.exec("BEGIN EXCLUSIVE");
+    expect(() => ledger.recordAck("run-1", "t", 0, 0, 1)).toThrow(LedgerError);
+    expect(() => ledger.recordAck("run-1", "t", 0, 0, 1)).toThrow(/locked by another process/);
+    other.exec("ROLLBACK");
+    ledger.recordAck("run-1", "t", 0, 0, 1);
+    expect(ledger.getRun("run-1")?.sent).toBe(1);
+    other.close();
+    ledger.close();
+  });
+
+  test("a path that cannot hold a database fails with a LedgerError naming it", () => {
+    const file = join(root, "not-a-dir");
+    writeFileSync(file, "x");
+    expect(() => openLedger(join(file, "ledger.db"))).toThrow(LedgerError);
+    expect(() => openLedger(join(file, "ledger.db"))).toThrow(file);
+  });
+});
