@@ -1,0 +1,52 @@
+/**
+ * What every subcommand shares: the flags defined once and spread into each command, and the
+ * start-up step that applies --verbose/--quiet, loads the config and reports its warnings.
+ */
+import type { ArgDef } from "citty";
+import { type ConfigOverrides, type LoadedConfig, loadConfig } from "../config/load.ts";
+import { UsageError } from "../errors.ts";
+import { log, setVerbosity } from "../ui/log.ts";
+
+export const commonArgs = {
+  config: {
+    type: "string",
+    description: "config file (default: $KSTREAM_CONFIG, then ./config/kstream.toml)",
+    valueHint: "FILE",
+  },
+  verbose: { type: "boolean", description: "debug logs, and stack traces on errors", default: false },
+  quiet: { type: "boolean", description: "only warnings and errors on stderr", default: false },
+} as const satisfies Record<string, ArgDef>;
+
+export const jsonArg = {
+  json: { type: "boolean", description: "machine-readable JSON on stdout", default: false },
+} as const satisfies Record<string, ArgDef>;
+
+export interface CommonFlags {
+  config?: string | undefined;
+  verbose?: boolean | undefined;
+  quiet?: boolean | undefined;
+}
+
+/** Loads the config for a command; `flagNames` maps override key paths to the flag that set them. */
+export function startCommand(
+  flags: CommonFlags,
+  overrides: ConfigOverrides = {},
+  flagNames: Readonly<Record<string, string>> = {},
+): LoadedConfig {
+  setVerbosity({ verbose: flags.verbose, quiet: flags.quiet });
+  const loaded = loadConfig({ configFlag: flags.config, overrides, overrideOrigins: flagNames });
+  for (const warning of loaded.warnings) log.warn(warning);
+  log.debug(`config: ${loaded.file ?? "built-in defaults (no config file found)"}`);
+  return loaded;
+}
+
+/** Parses a numeric flag; citty hands every value over as a string. */
+export function numberFlag(value: string | undefined, flag: string, options: { integer?: boolean; min?: number } = {}): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  const { integer = false, min = 0 } = options;
+  if (value.trim() === "" || !Number.isFinite(number) || (integer && !Number.isInteger(number)) || number < min) {
+    throw new UsageError(`--${flag} expects ${integer ? "a whole number" : "a number"} of at least ${min}, got "${value}"`);
+  }
+  return number;
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bun
+/**
+ * kstream's entry point: dispatches to one subcommand, loading only that command's module (so
+ * `--help` stays fast), and is the one place that turns errors into a line and an exit code.
+ */
+import { type CommandDef, runCommand, showUsage } from "citty";
+import packageJson from "../package.json" with { type: "json" };
+import { describeError, exitCodeOf, ExitCode, UsageError } from "./errors.ts";
+import { isVerbose, log } from "./ui/log.ts";
+import { installSignalHandlers } from "./ui/shutdown.ts";
+
+type Loader = () => Promise<CommandDef<any>>;
+
+const subCommands: Record<string, Loader> = {
+  produce: () => import("./commands/produce.ts").then((m) => m.produceCommand),
+  "stream-clean": () =>
+    import("./commands/not-implemented.ts").then((m) =>
+      m.notImplementedCommand("stream-clean", "Clean the input topic into Parquet, staging and dead letters, exactly once"),
+    ),
+  "batch-measure": () =>
+    import("./commands/not-implemented.ts").then((m) =>
+      m.notImplementedCommand("batch-measure", "Per time window: unique users and most/least represented country, to CSV"),
+    ),
+  recon: () =>
+    import("./commands/not-implemented.ts").then((m) =>
+      m.notImplementedCommand("recon", "Prove every produced record landed exactly once"),
+    ),
+  metrics: () =>
+    import("./commands/not-implemented.ts").then((m) =>
+      m.notImplementedCommand("metrics", "Broker, topic and consumer-group figures through the admin API"),
+    ),
+  config: () => import("./commands/config.ts").then((m) => m.configCommand),
+};
+
+const root: CommandDef = {
+  meta: { name: "kstream", version: packageJson.version, description: "Kafka cleaning pipeline: one binary, real Kafka, no data lost" },
+  subCommands,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === "--version" || name === "-v") {
+    process.stdout.write(`${packageJson.version}\n`);
+    return ExitCode.ok;
+  }
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    await showUsage(root);
+    return name === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  const load = subCommands[name];
+  if (!load) throw new UsageError(`unknown command "${name}"; run kstream --help for the list`);
+  const command = await load();
+  if (rest.includes("--help") || rest.includes("-h")) {
+    await showUsage(command, root);
+    return ExitCode.ok;
+  }
+  try {
+    const { result } = await runCommand(command, { rawArgs: rest });
+    return typeof result === "number" ? result : ExitCode.ok;
+  } catch (error) {
+    // citty's own parse errors (bad enum value, missing argument) are usage errors: exit 2.
+    if (error instanceof Error && error.name === "CLIError") throw new UsageError(`${error.message}; run kstream ${name} --help`);
+    throw error;
+  }
+}
+
+installSignalHandlers((code) => process.exit(code));
+const commandName = process.argv[2];
+let exitCode: number;
+try {
+  exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  exitCode = exitCodeOf(error);
+  log.error(`kstream${commandName && !commandName.startsWith("-") ? ` ${commandName}` : ""}: ${describeError(error)}`);
+  if (isVerbose() && error instanceof Error && error.stack) log.error(error.stack);
+}
+// Exiting here, once, also ends what a failed client may have left behind (timers, sockets):
+// cron must never see a kstream that hangs after its work is done.
+process.exit(exitCode);

@@ -1,0 +1,237 @@
+/**
+ * The produce job: streams elements from the input reader onto the input topic through an
+ * idempotent kafkajs producer (acks from all in-sync replicas, batched requests, one in flight
+ * while the next batch is read), and records every acknowledged offset range in the ledger.
+ */
+import { CompressionTypes, Partitioners, type Message, type Producer, type RecordMetadata } from "kafkajs";
+import { InputSyntaxError, KstreamError } from "../errors.ts";
+import { readElements, openInput } from "../input/index.ts";
+import { toKafkaError } from "../kafka/errors.ts";
+import type { KafkaContext } from "../kafka/client.ts";
+import { ensureTopics } from "../kafka/topics.ts";
+import type { Ledger, Rejection } from "../ledger/ledger.ts";
+import { log } from "../ui/log.ts";
+import { createProgress } from "../ui/progress.ts";
+import { shutdownSignal } from "../ui/shutdown.ts";
+import { dueAtMs, dueCount } from "./pace.ts";
+
+export const RUN_HEADER = "kstream-run";
+
+export interface ProduceOptions {
+  readonly source: string;
+  readonly limit?: number | undefined;
+  readonly dryRun?: boolean;
+}
+
+export interface ProduceSummary {
+  run_id: string | null;
+  producer: string;
+  source: string;
+  topic: string;
+  status: "completed" | "failed" | "interrupted" | "dry-run";
+  sent: number;
+  rejected: number;
+  bytes: number;
+  seconds: number;
+  records_per_second: number;
+  /** The first rejected NDJSON lines, for the person reading the summary. */
+  rejections: Rejection[];
+  error?: string;
+}
+
+/** Rejections echoed in the summary; all of them are counted, and the ledger keeps more. */
+const SUMMARY_REJECTIONS = 20;
+
+export async function produceRecords(
+  context: KafkaContext,
+  ledger: Ledger | undefined,
+  options: ProduceOptions,
+): Promise<ProduceSummary> {
+  const { config } = context;
+  const input = openInput(options.source);
+  const runId = options.dryRun ? null : Bun.randomUUIDv7();
+  const summary: ProduceSummary = {
+    run_id: runId,
+    producer: config.produce.name,
+    source: input.name,
+    topic: config.topics.input,
+    status: options.dryRun ? "dry-run" : "completed",
+    sent: 0,
+    rejected: 0,
+    bytes: 0,
+    seconds: 0,
+    records_per_second: 0,
+    rejections: [],
+  };
+  const startedAt = performance.now();
+  const progress = createProgress({ label: options.dryRun ? "parsed" : "produced", totalBytes: input.sizeBytes });
+  const sink = options.dryRun ? undefined : await openSink(context, ledger!, { runId: runId!, source: input.name });
+
+  const reject = (rejection: Rejection) => {
+    summary.rejected++;
+    if (summary.rejections.length < SUMMARY_REJECTIONS) summary.rejections.push(rejection);
+    if (summary.rejected <= 5) log.warn(`${input.name}:${rejection.line}: rejected: ${rejection.reason}`);
+    if (runId) ledger!.recordRejection(runId, rejection);
+  };
+
+  let accepted = 0;
+  let batch: Message[] = [];
+  try {
+    for await (const item of readElements(input.chunks, input.name)) {
+      if (shutdownSignal.aborted) {
+        summary.status = "interrupted";
+        break;
+      }
+      if (item.kind === "rejected") {
+        reject({ line: item.line, reason: item.reason });
+        continue;
+      }
+      if (options.limit !== undefined && accepted >= options.limit) break;
+      accepted++;
+      summary.bytes += item.bytes;
+      if (!sink) {
+        summary.sent++;
+      } else {
+        batch.push({ key: item.key ?? null, value: item.json, headers: { [RUN_HEADER]: runId! } });
+        const elapsed = performance.now() - startedAt;
+        if (batch.length >= dueCount(summary.sent + sink.inFlight, elapsed, config.produce.rate, config.produce.batch_size)) {
+          await sink.send(batch, startedAt);
+          batch = [];
+        }
+      }
+      progress.update({ records: accepted, bytes: summary.bytes, extra: summary.rejected ? { rejected: summary.rejected } : undefined });
+    }
+    if (sink && batch.length > 0) await sink.send(batch, startedAt);
+    if (sink) await sink.drain();
+  } catch (error) {
+    summary.status = "failed";
+    summary.error = error instanceof Error ? error.message : String(error);
+    if (sink) {
+      // Elements before a syntax error are valid: publish them, so the file's good prefix lands.
+      if (error instanceof InputSyntaxError && batch.length > 0) await sink.send(batch, startedAt).catch(() => undefined);
+      await sink.drain().catch(() => undefined);
+    }
+    throw withSummary(error, summary);
+  } finally {
+    progress.done();
+    if (sink) {
+      summary.sent = sink.acknowledged;
+      await sink.close(summary.status as "completed" | "failed" | "interrupted", summary.error);
+    }
+    summary.seconds = (performance.now() - startedAt) / 1000;
+    summary.records_per_second = Math.round(summary.sent / Math.max(summary.seconds, 1e-3));
+  }
+  return summary;
+}
+
+/** Attaches the partial summary to a failure so the command can still report what was counted. */
+function withSummary(error: unknown, summary: ProduceSummary): unknown {
+  if (error instanceof KstreamError) (error as KstreamError & { summary?: ProduceSummary }).summary = summary;
+  return error;
+}
+
+interface Sink {
+  /** Messages handed to the producer and not yet acknowledged. */
+  readonly inFlight: number;
+  readonly acknowledged: number;
+  send(messages: Message[], startedAt: number): Promise<void>;
+  drain(): Promise<void>;
+  close(status: "completed" | "failed" | "interrupted", error?: string): Promise<void>;
+}
+
+/**
+ * Sends one request while the caller reads the next batch: at most one request in flight keeps
+ * the idempotent producer's sequence numbers simple and still overlaps parsing with the network.
+ * Partitions are chosen here (Kafka's murmur2 partitioner) so each acknowledgement's base offset
+ * maps to a known message count per partition: that is what the ledger records.
+ */
+async function openSink(
+  context: KafkaContext,
+  ledger: Ledger,
+  { runId, source }: { runId: string; source: string },
+): Promise<Sink> {
+  const { config } = context;
+  const topic = config.topics.input;
+  const brokers = config.kafka.brokers.join(",");
+  const admin = context.kafka.admin();
+  let partitionMetadata;
+  try {
+    await admin.connect();
+    await ensureTopics(admin, config);
+    partitionMetadata = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions;
+  } catch (error) {
+    throw toKafkaError(error, "cannot prepare the input topic", { brokers, topic });
+  } finally {
+    await admin.disconnect();
+  }
+  const partitioner = Partitioners.DefaultPartitioner();
+  const producer: Producer = context.kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    retry: context.retry,
+  });
+  try {
+    await producer.connect();
+  } catch (error) {
+    throw toKafkaError(error, "cannot connect the producer", { brokers });
+  }
+  ledger.startRun({ id: runId, producer: config.produce.name, source, topic });
+  const compression = config.produce.compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None;
+
+  let pending: Promise<void> | undefined;
+  let inFlight = 0;
+  let acknowledged = 0;
+
+  const sendNow = async (messages: Message[]) => {
+    const counts = new Map<number, number>();
+    for (const message of messages) {
+      const partition = partitioner({ topic, partitionMetadata, message });
+      message.partition = partition;
+      counts.set(partition, (counts.get(partition) ?? 0) + 1);
+    }
+    let results: RecordMetadata[];
+    try {
+      results = await producer.send({ topic, messages, acks: -1, compression });
+    } catch (error) {
+      throw toKafkaError(error, "produce failed", { brokers, topic });
+    }
+    for (const result of results) {
+      const count = counts.get(result.partition) ?? 0;
+      if (count === 0) continue;
+      ledger.recordAck(runId, topic, result.partition, Number(result.baseOffset), count);
+      acknowledged += count;
+    }
+  };
+
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+    get acknowledged() {
+      return acknowledged;
+    },
+    async send(messages, startedAt) {
+      if (pending) await pending;
+      const due = dueAtMs(acknowledged + messages.length - 1, config.produce.rate);
+      const wait = startedAt + due - performance.now();
+      if (wait > 0) await Bun.sleep(wait);
+      inFlight = messages.length;
+      pending = sendNow(messages).finally(() => {
+        inFlight = 0;
+      });
+      // A failure surfaces on the next send or drain; keep it from becoming an unhandled rejection.
+      pending.catch(() => undefined);
+    },
+    async drain() {
+      if (pending) await pending;
+    },
+    async close(status, error) {
+      try {
+        ledger.finishRun(runId, status, error);
+      } finally {
+        await producer.disconnect();
+      }
+    },
+  };
+}

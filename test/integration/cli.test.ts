@@ -1,0 +1,82 @@
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import packageJson from "../../package.json" with { type: "json" };
+import { createWorkspace, runKstream } from "./harness.ts";
+
+const SUBCOMMANDS = ["produce", "stream-clean", "batch-measure", "recon", "metrics", "config"];
+
+describe("the kstream binary", () => {
+  test("--version prints the package version", async () => {
+    const result = await runKstream(["--version"]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.trim()).toBe(packageJson.version);
+  });
+
+  test("--help lists every subcommand", async () => {
+    const result = await runKstream(["--help"]);
+    expect(result.exitCode).toBe(0);
+    for (const name of SUBCOMMANDS) expect(result.stdout).toContain(name);
+  });
+
+  test.each(SUBCOMMANDS)("%s --help documents --config", async (name) => {
+    const result = await runKstream([name, "--help"]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain("--config");
+  });
+
+  test("an unknown subcommand is a usage error, exit 2", async () => {
+    const result = await runKstream(["frobnicate"]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain("frobnicate");
+  });
+
+  test("a bad config exits 2 with the key path and the file, in one line", async () => {
+    const ws = createWorkspace("badconfig", "[rules]\ndefault_ip = \"999.1.1.1\"\n");
+    const result = await ws.run(["produce", "--dry-run"]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain("rules.default_ip");
+    expect(result.stderr).toContain(ws.configPath);
+    expect(result.stderr.trim().split("\n").length).toBe(1);
+  });
+
+  test("a bad environment override exits 2 naming the variable", async () => {
+    const ws = createWorkspace("badenv");
+    const result = await ws.run(["config"], { env: { KSTREAM_TOPICS_PARTITIONS: "0" } });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain("topics.partitions");
+    expect(result.stderr).toContain("KSTREAM_TOPICS_PARTITIONS");
+  });
+
+  test("config prints the effective config with secrets redacted, as TOML and JSON", async () => {
+    const ws = createWorkspace("printconfig", '[kafka.sasl]\nmechanism = "plain"\nusername = "svc"\n');
+    const env = { KSTREAM_KAFKA_SASL_PASSWORD: "pa55-word", KSTREAM_TOPICS_STAGING: "from_env" };
+    const toml = await ws.run(["config"], { env });
+    expect(toml.exitCode).toBe(0);
+    expect(toml.stdout).toContain('staging = "from_env"');
+    expect(toml.stdout).not.toContain("pa55-word");
+    const json = await ws.run(["config", "--json"], { env });
+    const parsed = JSON.parse(json.stdout);
+    expect(parsed.config.kafka.sasl.password).toBe("<redacted>");
+    expect(parsed.config.topics.staging).toBe("from_env");
+  });
+
+  test("config --schema prints a JSON Schema that describes every section", async () => {
+    const result = await runKstream(["config", "--schema"]);
+    const schema = JSON.parse(result.stdout);
+    expect(Object.keys(schema.properties)).toEqual(["kafka", "topics", "produce", "clean", "measure", "ledger", "rules"]);
+    expect(schema.properties.clean.properties.file_max_rows.default).toBe(100000);
+  });
+
+  test("the shipped config/kstream.toml is valid", async () => {
+    const result = await runKstream(["config", "--config", `${import.meta.dir}/../../config/kstream.toml`]);
+    expect(result.exitCode).toBe(0);
+  });
+
+  test("a secret in the config file is refused", async () => {
+    const ws = createWorkspace("secretfile");
+    writeFileSync(ws.configPath, '[kafka.sasl]\nmechanism = "plain"\nusername = "svc"\npassword = "clear"\n');
+    const result = await ws.run(["config"]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain("kafka.sasl.password");
+  });
+});

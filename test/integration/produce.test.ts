@@ -1,0 +1,175 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { rmSync, writeFileSync } from "node:fs";
+import { createWorkspace, headerValue, kcatConsume, parseJsonOutput, type Workspace } from "./harness.ts";
+
+interface Summary {
+  run_id: string;
+  status: string;
+  sent: number;
+  rejected: number;
+  rejections: Array<{ line: number; reason: string }>;
+}
+
+const workspaces: Workspace[] = [];
+function workspace(label: string): Workspace {
+  const ws = createWorkspace(label);
+  workspaces.push(ws);
+  return ws;
+}
+afterAll(() => {
+  for (const ws of workspaces) rmSync(ws.dir, { recursive: true, force: true });
+});
+
+const elements = [
+  { id: 1, first_name: "Barthel", last_name: "Kittel", email: "bkittel0@printfriendly.com", gender: "Male", ip_address: "130.187.82.195", date: "06/05/2018", country: "France" },
+  { id: "2", first_name: "  Zoë ", email: null, country: "côte   d'ivoire" },
+  { first_name: "no id at all" },
+  { id: 1.0, nested: { a: [1, 2, { b: "x y" }] }, unicode: "日本 🎉" },
+  [1, 2, 3],
+  "just a string",
+];
+
+function ledgerRows(ws: Workspace, sql: string, ...params: Array<string | number>) {
+  const db = new Database(ws.path("out", "ledger.db"), { readonly: true });
+  try {
+    return db.query(sql).all(...params) as Array<Record<string, unknown>>;
+  } finally {
+    db.close();
+  }
+}
+
+describe("kstream produce", () => {
+  test("every element of a pretty-printed JSON array lands unchanged as compact JSON, keyed by id, with the run header", async () => {
+    const ws = workspace("array");
+    writeFileSync(ws.path("input.json"), JSON.stringify(elements, null, 2));
+    const result = await ws.run(["produce", ws.path("input.json"), "--json"]);
+    expect(result.exitCode).toBe(0);
+    const summary = parseJsonOutput<Summary>(result);
+    expect(summary).toMatchObject({ status: "completed", sent: elements.length, rejected: 0 });
+
+    const messages = await kcatConsume(ws.topics.input);
+    expect(messages.length).toBe(elements.length);
+    const byPayload = new Map(messages.map((m) => [m.payload, m]));
+    for (const element of elements) {
+      const message = byPayload.get(JSON.stringify(element));
+      expect(message).toBeDefined();
+      const id = typeof element === "object" && !Array.isArray(element) ? (element as { id?: unknown }).id : undefined;
+      expect(message!.key).toBe(id === undefined ? null : String(id));
+      expect(headerValue(message!, "kstream-run")).toBe(summary.run_id);
+    }
+  });
+
+  test("number literals are published exactly as written (1.0 and ids beyond 2^53 are not rewritten)", async () => {
+    const ws = workspace("literals");
+    writeFileSync(ws.path("in.ndjson"), '{"id":1.0,"x":1e2}\n{"id": 1152921504606846977 , "y" : [ 1 , 2 ]}\n');
+    expect((await ws.run(["produce", ws.path("in.ndjson")])).exitCode).toBe(0);
+    const payloads = (await kcatConsume(ws.topics.input)).map((m) => [m.key, m.payload]).sort();
+    expect(payloads).toEqual([
+      ["1.0", '{"id":1.0,"x":1e2}'],
+      ["1152921504606846977", '{"id":1152921504606846977,"y":[1,2]}'],
+    ]);
+  });
+
+  test("NDJSON lines that are not JSON are rejected by line number, counted, and nothing else is lost", async () => {
+    const ws = workspace("ndjson-bad");
+    const lines = ['{"id":1}', "{not json", '{"id":3}', "", '{"id":4', '{"id":5}'];
+    writeFileSync(ws.path("in.ndjson"), `${lines.join("\n")}\n`);
+    const result = await ws.run(["produce", ws.path("in.ndjson"), "--json"]);
+    expect(result.exitCode).toBe(0);
+    const summary = parseJsonOutput<Summary>(result);
+    expect(summary.sent).toBe(3);
+    expect(summary.rejected).toBe(2);
+    expect(summary.rejections.map((r) => r.line)).toEqual([2, 5]);
+    expect(result.stderr).toContain("in.ndjson:2:");
+    expect(result.stderr).toContain("in.ndjson:5:");
+    const [run] = ledgerRows(ws, "SELECT sent, rejected, status FROM runs WHERE id = ?", summary.run_id);
+    expect(run).toEqual({ sent: 3, rejected: 2, status: "completed" });
+    expect(ledgerRows(ws, "SELECT line FROM run_rejections WHERE run_id = ? ORDER BY line", summary.run_id)).toEqual([{ line: 2 }, { line: 5 }]);
+    expect((await kcatConsume(ws.topics.input)).map((m) => m.payload).sort()).toEqual(['{"id":1}', '{"id":3}', '{"id":5}']);
+  });
+
+  test("a JSON array with a syntax error stops with exit 1 at line and column, and what was published stays counted", async () => {
+    const ws = workspace("array-bad");
+    writeFileSync(ws.path("in.json"), '[\n  {"id": 1},\n  {"id": 2},\n  {"id": 3,, "x": 1}\n]\n');
+    const result = await ws.run(["produce", ws.path("in.json")]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/in\.json:4:12/);
+    const runs = ledgerRows(ws, "SELECT sent, status, error FROM runs");
+    expect(runs.length).toBe(1);
+    expect(runs[0]!.status).toBe("failed");
+    expect(runs[0]!.sent).toBe(2);
+    expect((await kcatConsume(ws.topics.input)).length).toBe(2);
+  });
+
+  test("the ledger's acknowledged offset ranges are exactly the topic's offsets of the run", async () => {
+    const ws = workspace("ranges");
+    const ndjson = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ id: i + 1, email: `u${i}@x.io` })).join("\n");
+    writeFileSync(ws.path("in.ndjson"), ndjson);
+    const summary = parseJsonOutput<Summary>(await ws.run(["produce", ws.path("in.ndjson"), "--json"]));
+    expect(summary.sent).toBe(5000);
+    const messages = await kcatConsume(ws.topics.input);
+    const fromTopic = new Map<number, number[]>();
+    for (const m of messages) {
+      expect(headerValue(m, "kstream-run")).toBe(summary.run_id);
+      fromTopic.set(m.partition, [...(fromTopic.get(m.partition) ?? []), m.offset]);
+    }
+    const ranges = ledgerRows(ws, "SELECT partition, first_offset, last_offset, count FROM run_offsets WHERE run_id = ?", summary.run_id);
+    let total = 0;
+    for (const range of ranges) {
+      const offsets = (fromTopic.get(range.partition as number) ?? []).sort((a, b) => a - b);
+      expect(offsets[0]).toBe(range.first_offset as number);
+      expect(offsets.at(-1)).toBe(range.last_offset as number);
+      expect(offsets.length).toBe(range.count as number);
+      total += range.count as number;
+    }
+    expect(total).toBe(5000);
+    expect(ranges.length).toBe(fromTopic.size);
+  });
+
+  test("stdin with '-', gzip input, --limit and --dry-run", async () => {
+    const ws = workspace("stdin");
+    const ndjson = '{"id":1}\n{"id":2}\n{"id":3}\n';
+    const fromStdin = parseJsonOutput<Summary>(await ws.run(["produce", "-", "--json"], { stdin: ndjson }));
+    expect(fromStdin.sent).toBe(3);
+
+    writeFileSync(ws.path("in.ndjson.gz"), Bun.gzipSync(new TextEncoder().encode(ndjson)));
+    const limited = parseJsonOutput<Summary>(await ws.run(["produce", ws.path("in.ndjson.gz"), "--limit", "2", "--json"]));
+    expect(limited.sent).toBe(2);
+
+    const dry = parseJsonOutput<Summary>(await ws.run(["produce", ws.path("in.ndjson.gz"), "--dry-run", "--json"]));
+    expect(dry).toMatchObject({ status: "dry-run", sent: 3, run_id: null });
+    expect((await kcatConsume(ws.topics.input)).length).toBe(5);
+  });
+
+  test("--rate paces the messages", async () => {
+    const ws = workspace("rate");
+    writeFileSync(ws.path("in.ndjson"), '{"id":1}\n{"id":2}\n{"id":3}\n{"id":4}\n{"id":5}\n');
+    const started = performance.now();
+    const result = await ws.run(["produce", ws.path("in.ndjson"), "--rate", "4"]);
+    expect(result.exitCode).toBe(0);
+    // five messages at 4/s: the last is due one second after the first
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1000);
+  });
+
+  test("a missing input file is one clear error and exit 1", async () => {
+    const ws = workspace("missing");
+    const result = await ws.run(["produce", ws.path("nope.ndjson")]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("nope.ndjson");
+    expect(result.stderr.trim().split("\n").length).toBe(1);
+  });
+
+  test("unreachable brokers fail within the configured limit with exit 1", async () => {
+    const ws = createWorkspace("unreachable", "");
+    workspaces.push(ws);
+    writeFileSync(ws.path("in.ndjson"), '{"id":1}\n');
+    const started = performance.now();
+    const result = await ws.run(["produce", ws.path("in.ndjson")], {
+      env: { KSTREAM_KAFKA_BROKERS: "127.0.0.1:1", KSTREAM_KAFKA_RETRY_LIMIT: "2s", KSTREAM_KAFKA_CONNECTION_TIMEOUT: "500ms" },
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("127.0.0.1:1");
+    expect(performance.now() - started).toBeLessThan(30_000);
+  });
+});
