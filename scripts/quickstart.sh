@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# From nothing to results: installs what is missing (scripts/setup.sh), starts the local Kafka
+# broker on 127.0.0.1:9092 (left running for your next commands), builds dist/kstream and runs the
+# main job on the bundled sample (config/data/sample.ndjson), then says where the results are.
+# Running it again works: the broker is reused and a new producer run is recorded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+bash scripts/kafka.sh up
+echo "== building dist/kstream"
+node_modules/.bin/bun run build >/dev/null
+
+kstream=dist/kstream
+config=config/kstream.toml
+
+echo "== produce: config/data/sample.ndjson -> topic test_input"
+"$kstream" produce --config "$config"
+
+cat <<DONE
+
+Done. Where things are:
+  broker        127.0.0.1:9092 (still running; stop it with: scripts/kafka.sh down)
+  input topic   test_input      (kcat -b 127.0.0.1:9092 -C -t test_input -e)
+  ledger        out/ledger.db   (sqlite3 out/ledger.db 'select * from runs')
+  the binary    dist/kstream    (dist/kstream --help)
+DONE

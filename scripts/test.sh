@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every kstream test on this machine, from nothing: installs what is missing (scripts/setup.sh),
+# starts the local Kafka broker unless one is already running, builds dist/kstream (integration tests
+# run the compiled binary, as users and cron do), type-checks, runs unit and integration tests, stops
+# the broker if it started it, and ends with the line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+started_broker=0
+stop_broker() { if [ "$started_broker" = 1 ]; then bash scripts/kafka.sh down >/dev/null 2>&1 || true; fi; }
+trap stop_broker EXIT
+if ! bash scripts/kafka.sh status >/dev/null 2>&1; then
+  bash scripts/kafka.sh up || { echo "0 passed, 1 failed"; exit 1; }
+  started_broker=1
+fi
+
+bun=node_modules/.bin/bun
+extra_failed=0
+echo "== build"
+"$bun" run build || { echo "0 passed, 1 failed"; exit 1; }
+echo "== type check"
+if ! node_modules/.bin/tsc --noEmit -p .; then
+  echo "type check failed"
+  extra_failed=1
+fi
+
+echo "== tests"
+log=$(mktemp)
+"$bun" test "$@" 2>&1 | tee "$log"
+test_status=${PIPESTATUS[0]}
+
+# bun prints " 12 pass" / " 0 fail" at the end; CI wants one plain "N passed, N failed" line.
+passed=$(grep -E '^ *[0-9]+ pass$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+failed=$(grep -E '^ *[0-9]+ fail$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+rm -f "$log"
+failed=$((failed + extra_failed))
+if [ "$test_status" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi  # bun failed before counting (e.g. a file did not load)
+if [ "${passed:-0}" = 0 ] && [ "$failed" = 0 ]; then failed=1; fi     # no test ran: that is a failure too
+echo "${passed:-0} passed, ${failed} failed"
+[ "$failed" = 0 ]
