@@ -89,14 +89,9 @@ export class NotImplementedError extends KstreamError {
   override readonly name = "NotImplementedError";
 }
 
-/** Renders any thrown value as the one line a user sees. */
+/** Renders any thrown value as the one line a user sees (a KstreamError's message already holds its detail). */
 export function describeError(error: unknown): string {
-  if (error instanceof KstreamError) {
-    const causeMessage = error.cause instanceof Error ? error.cause.message : undefined;
-    return causeMessage && !error.message.includes(causeMessage)
-      ? `${error.message}: ${causeMessage}`
-      : error.message;
-  }
+  if (error instanceof KstreamError) return error.message;
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }

@@ -13,10 +13,7 @@ type Loader = () => Promise<CommandDef<any>>;
 
 const subCommands: Record<string, Loader> = {
   produce: () => import("./commands/produce.ts").then((m) => m.produceCommand),
-  "stream-clean": () =>
-    import("./commands/not-implemented.ts").then((m) =>
-      m.notImplementedCommand("stream-clean", "Clean the input topic into Parquet, staging and dead letters, exactly once"),
-    ),
+  "stream-clean": () => import("./commands/stream-clean.ts").then((m) => m.streamCleanCommand),
   "batch-measure": () =>
     import("./commands/not-implemented.ts").then((m) =>
       m.notImplementedCommand("batch-measure", "Per time window: unique users and most/least represented country, to CSV"),

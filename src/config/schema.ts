@@ -4,6 +4,7 @@
  * prints for editors. Every key has a description; SPEC.md "Config file" is the contract.
  */
 import * as v from "valibot";
+import { validateDateFormat } from "../clean/rules.ts";
 import { parseDuration } from "./duration.ts";
 
 const duration = (description: string, fallback: string) =>
@@ -132,7 +133,10 @@ export const RulesSchema = v.strictObject({
   ),
   date_formats: v.optional(
     v.pipe(
-      v.array(v.string()),
+      v.array(v.pipe(v.string(), v.rawCheck(({ dataset, addIssue }) => {
+        const problem = dataset.typed ? validateDateFormat(dataset.value) : undefined;
+        if (problem) addIssue({ message: problem });
+      }))),
       v.minLength(1, "at least one date format"),
       v.description("accepted date forms (tokens d dd M MM yyyy); output is always dd/MM/yyyy"),
     ),

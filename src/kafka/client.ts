@@ -18,6 +18,7 @@ export interface KafkaContext {
 }
 
 export function createKafka(config: Config, secrets: Secrets, clientIdSuffix?: string): KafkaContext {
+  quietKafkajsTimerWarnings();
   const retry = retryPolicy(durationMs(config.kafka.retry_limit));
   const kafkaConfig: KafkaConfig = {
     clientId: clientIdSuffix ? `${config.kafka.client_id}-${clientIdSuffix}` : config.kafka.client_id,
@@ -33,6 +34,21 @@ export function createKafka(config: Config, secrets: Secrets, clientIdSuffix?: s
   const ssl = tlsOptions(config, secrets);
   if (ssl !== undefined) kafkaConfig.ssl = ssl;
   return { kafka: new Kafka(kafkaConfig), config, retry };
+}
+
+/**
+ * kafkajs' request queue arms `setTimeout(check, throttledUntil - Date.now())` with throttledUntil
+ * = -1 when nothing is throttled, a delay of minus the epoch. Timers clamp it to 1 ms anyway, but
+ * Bun prints a TimeoutNegativeWarning for every client; clamping here gives the same timing, quietly.
+ */
+let timersClamped = false;
+function quietKafkajsTimerWarnings(): void {
+  if (timersClamped) return;
+  timersClamped = true;
+  const original = globalThis.setTimeout;
+  const clamped = ((handler: Parameters<typeof setTimeout>[0], delay?: number, ...args: unknown[]) =>
+    original(handler, typeof delay === "number" && delay < 0 ? 0 : delay, ...args)) as typeof setTimeout;
+  globalThis.setTimeout = Object.assign(clamped, original);
 }
 
 /**
@@ -94,11 +110,14 @@ function tlsOptions(config: Config, secrets: Secrets): KafkaConfig["ssl"] {
  */
 const routeToConsola: logCreator = () => ({ namespace, level, log: entry }) => {
   const { message, ...extra } = entry;
+  // kstream bounds retries on purpose (kafka.retry_limit) so an unreachable cluster ends the run
+  // with exit 1 instead of hanging; the ledger still counts only what was acknowledged.
+  if (message.startsWith("Limiting retries for the idempotent producer")) return;
   const context = Object.entries(extra)
     .filter(([key]) => key !== "timestamp" && key !== "logger" && key !== "stack")
     .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
     .join(" ");
-  const line = `kafka ${namespace}: ${message}${context ? ` (${context})` : ""}`;
+  const line = `kafka${namespace ? ` ${namespace}` : ""}: ${message}${context ? ` (${context})` : ""}`;
   const perRequestNoise = namespace === "Connection" || namespace === "BrokerPool" || /Restarting the consumer/.test(message);
   if (level === logLevel.ERROR || level === logLevel.WARN) {
     if (perRequestNoise) log.debug(line);

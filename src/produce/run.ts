@@ -166,6 +166,7 @@ async function openSink(
   }
   const partitioner = Partitioners.DefaultPartitioner();
   const producer: Producer = context.kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,

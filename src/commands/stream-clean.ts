@@ -1,0 +1,82 @@
+/**
+ * `kstream stream-clean`: consume the input topic as a consumer group and clean it into Parquet,
+ * staging and dead letters, exactly once. Follows the topic until SIGINT/SIGTERM, or with
+ * --until-caught-up stops at the end offsets seen at start (for cron and CI).
+ */
+import { defineCommand } from "citty";
+import { durationMs } from "../config/duration.ts";
+import { ExitCode } from "../errors.ts";
+import { createKafka } from "../kafka/client.ts";
+import { runCleanStream, type CleanStreamSummary } from "../stream/clean-stream.ts";
+import { log } from "../ui/log.ts";
+import { toJson, writeStdout } from "../ui/output.ts";
+import { formatCount } from "../ui/progress.ts";
+import { commonArgs, jsonArg, numberFlag, startCommand } from "./shared.ts";
+
+export const streamCleanCommand = defineCommand({
+  meta: { name: "stream-clean", description: "Clean the input topic into Parquet, staging and dead letters, exactly once" },
+  args: {
+    "until-caught-up": { type: "boolean", description: "stop once the end offsets seen at start are processed", default: false },
+    group: { type: "string", description: "consumer group (default clean.group_id)", valueHint: "ID" },
+    "parquet-dir": { type: "string", description: "Parquet output folder (default clean.parquet_dir)", valueHint: "DIR" },
+    "file-max-rows": { type: "string", description: "close a Parquet file at this many rows", valueHint: "N" },
+    "file-max-age": { type: "string", description: 'close a Parquet file this long after its first row ("30s")', valueHint: "DURATION" },
+    ...jsonArg,
+    ...commonArgs,
+  },
+  async run({ args }) {
+    const { config, secrets } = startCommand(
+      args,
+      {
+        clean: {
+          group_id: args.group,
+          parquet_dir: args["parquet-dir"],
+          file_max_rows: numberFlag(args["file-max-rows"], "file-max-rows", { integer: true, min: 1 }),
+          file_max_age: args["file-max-age"],
+        },
+      },
+      {
+        "clean.group_id": "--group",
+        "clean.parquet_dir": "--parquet-dir",
+        "clean.file_max_rows": "--file-max-rows",
+        "clean.file_max_age": "--file-max-age",
+      },
+    );
+    const context = createKafka(config, secrets, "clean");
+    const summary = await runCleanStream(
+      context.kafka,
+      {
+        groupId: config.clean.group_id,
+        inputTopic: config.topics.input,
+        stagingTopic: config.topics.staging,
+        deadLetterTopic: config.topics.dead_letter,
+        parquetDir: config.clean.parquet_dir,
+        compression: config.clean.compression,
+        fileMaxRows: config.clean.file_max_rows,
+        fileMaxAgeMs: durationMs(config.clean.file_max_age),
+        rules: {
+          nullPlaceholder: config.rules.null_placeholder,
+          defaultIp: config.rules.default_ip,
+          dateFormats: config.rules.date_formats,
+          windowMs: durationMs(config.clean.window),
+        },
+        retry: context.retry,
+      },
+      { untilCaughtUp: args["until-caught-up"] },
+    );
+    log.success(describeSummary(summary));
+    if (args.json) await writeStdout(toJson(summary));
+    return ExitCode.ok;
+  },
+});
+
+function describeSummary(summary: CleanStreamSummary): string {
+  return [
+    `${summary.stopped_by === "caught-up" ? "caught up" : "stopped"}: read ${formatCount(summary.read)}`,
+    `cleaned ${formatCount(summary.cleaned)}`,
+    `dead-lettered ${formatCount(summary.dead_lettered)}`,
+    `${formatCount(summary.files)} Parquet files`,
+    `${summary.seconds.toFixed(1)} s`,
+    `${formatCount(summary.records_per_second)} records/s`,
+  ].join(", ");
+}

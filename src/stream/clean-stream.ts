@@ -1,0 +1,225 @@
+/**
+ * The stream-clean job: a kafkajs consumer group on the input topic whose partitions are each
+ * handed to a PartitionWorker (clean → Parquet + staging/dead letters → one transaction with the
+ * consumer offset). This file owns the group's life: assignments and rebalances, the clock that
+ * closes old cycles when no record arrives, --until-caught-up, and the graceful stop.
+ */
+import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import { KafkaError, KstreamError } from "../errors.ts";
+import { toKafkaError } from "../kafka/errors.ts";
+import { log } from "../ui/log.ts";
+import { createProgress } from "../ui/progress.ts";
+import { shutdownSignal } from "../ui/shutdown.ts";
+import { type PartitionWorker, type StreamCounters, type StreamSettings, startPartitionWorker } from "./partition-worker.ts";
+
+export interface CleanStreamOptions {
+  /** Stop once everything up to the end offsets seen at start is committed (by the whole group). */
+  readonly untilCaughtUp: boolean;
+}
+
+export interface CleanStreamSummary extends StreamCounters {
+  group: string;
+  topic: string;
+  seconds: number;
+  records_per_second: number;
+  stopped_by: "caught-up" | "signal";
+}
+
+/** How often the clock looks for cycles older than file_max_age (and progress toward the end offsets). */
+const TICK_MS = 250;
+
+export async function runCleanStream(kafka: Kafka, settings: StreamSettings, options: CleanStreamOptions): Promise<CleanStreamSummary> {
+  const topic = settings.inputTopic;
+  const counters: StreamCounters = { read: 0, cleaned: 0, dead_lettered: 0, files: 0, commits: 0 };
+  const startedAt = performance.now();
+  const admin = kafka.admin();
+  await connectAdmin(admin, topic);
+
+  const consumer: Consumer = kafka.consumer({
+    groupId: settings.groupId,
+    readUncommitted: false,
+    maxWaitTimeInMs: 500,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytes: 16 * 1024 * 1024,
+    sessionTimeout: 30_000,
+    rebalanceTimeout: 60_000,
+    allowAutoTopicCreation: false,
+    retry: {
+      ...settings.retry,
+      // kafkajs restarts the consumer after a retriable crash; anything else ends the run.
+      restartOnFailure: async (error) => (error as { retriable?: boolean }).retriable === true,
+    },
+  });
+
+  const workers = new Map<number, Promise<PartitionWorker>>();
+  let stopping = false;
+  let failure: unknown;
+  let finish!: (reason: CleanStreamSummary["stopped_by"]) => void;
+  const finished = new Promise<CleanStreamSummary["stopped_by"]>((resolve) => {
+    finish = resolve;
+  });
+  const fail = (error: unknown) => {
+    failure ??= error;
+    finish("signal");
+  };
+
+  const targets = options.untilCaughtUp ? await endOffsets(admin, topic) : undefined;
+  const highWatermarks = new Map<number, bigint>();
+
+  /** Rebalance: every open cycle is dropped (kafkajs restarts each assigned partition from its committed offset). */
+  const reassign = (partitions: number[]) => {
+    const previous = [...workers.values()];
+    workers.clear();
+    const teardown = Promise.all(
+      previous.map(async (pending) => {
+        const worker = await pending.catch(() => undefined);
+        if (!worker) return;
+        await worker.serial.run(() => worker.abandon());
+        await worker.close().catch(() => undefined);
+      }),
+    );
+    for (const partition of partitions) {
+      const started = teardown.then(async () => {
+        const committed = await committedOffset(admin, settings.groupId, topic, partition);
+        return startPartitionWorker(kafka, settings, partition, committed, counters);
+      });
+      started.catch(fail);
+      workers.set(partition, started);
+    }
+    log.info(`assigned partitions [${partitions.join(", ")}] of ${topic}`);
+  };
+
+  consumer.on(consumer.events.GROUP_JOIN, (event) => reassign(event.payload.memberAssignment[topic] ?? []));
+  consumer.on(consumer.events.CRASH, (event) => {
+    if (!event.payload.restart) fail(event.payload.error);
+  });
+
+  const eachBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+    highWatermarks.set(batch.partition, BigInt(batch.highWatermark));
+    if (stopping || !isRunning() || isStale()) return;
+    const pending = workers.get(batch.partition);
+    if (!pending) return;
+    const worker = await pending;
+    await worker.serial.run(async () => {
+      if (stopping || workers.get(batch.partition) !== pending) return;
+      await worker.process(batch.messages);
+      if (targets && worker.nextOffset >= (targets.get(batch.partition) ?? 0n)) await worker.flushIfDue(Date.now(), true);
+    });
+    await heartbeat();
+  };
+
+  const progress = createProgress({ label: "cleaned", plainEverySeconds: 10 });
+  const tick = setInterval(() => {
+    const now = Date.now();
+    for (const pending of workers.values()) {
+      pending.then((worker) => worker.serial.run(() => worker.flushIfDue(now))).catch(fail);
+    }
+    progress.update({ records: counters.read, extra: { "dead letters": counters.dead_lettered, lag: lag(workers, highWatermarks) } });
+    if (targets && !stopping) caughtUp(admin, settings.groupId, topic, targets).then((done) => done && finish("caught-up"), fail);
+  }, TICK_MS);
+
+  const onSignal = () => finish("signal");
+  shutdownSignal.addEventListener("abort", onSignal, { once: true });
+  if (shutdownSignal.aborted) finish("signal");
+
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+  } catch (error) {
+    fail(toKafkaError(error, "cannot start the consumer", { topic, group: settings.groupId }));
+  }
+
+  const stoppedBy = await finished;
+  stopping = true;
+  clearInterval(tick);
+  shutdownSignal.removeEventListener("abort", onSignal);
+  progress.done();
+
+  // Graceful stop: commit what is processed (unless the run failed), then leave the group.
+  const current = [...workers.values()];
+  for (const pending of current) {
+    const worker = await pending.catch(() => undefined);
+    if (!worker) continue;
+    if (failure === undefined) {
+      await worker.serial.run(() => worker.flushIfDue(Date.now(), true)).catch(fail);
+    } else {
+      await worker.serial.run(() => worker.abandon());
+    }
+  }
+  await consumer.disconnect().catch((error) => log.debug(`consumer disconnect: ${(error as Error).message}`));
+  for (const pending of current) {
+    const worker = await pending.catch(() => undefined);
+    await worker?.close().catch(() => undefined);
+  }
+  await admin.disconnect();
+  if (failure !== undefined) throw failure instanceof KstreamError ? failure : toKafkaError(failure, "stream-clean failed", { topic });
+
+  const seconds = (performance.now() - startedAt) / 1000;
+  return {
+    ...counters,
+    group: settings.groupId,
+    topic,
+    seconds,
+    records_per_second: Math.round(counters.read / Math.max(seconds, 1e-3)),
+    stopped_by: stoppedBy,
+  };
+}
+
+async function connectAdmin(admin: Admin, topic: string): Promise<void> {
+  try {
+    await admin.connect();
+    const topics = await admin.listTopics();
+    if (!topics.includes(topic)) throw new KafkaError(`input topic ${topic} does not exist (kstream produce creates it)`, { context: { topic } });
+  } catch (error) {
+    await admin.disconnect();
+    throw toKafkaError(error, "cannot reach the brokers", { topic });
+  }
+}
+
+async function endOffsets(admin: Admin, topic: string): Promise<Map<number, bigint>> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return new Map(offsets.map((entry) => [entry.partition, BigInt(entry.high)]));
+}
+
+/** The group's committed offset, or the partition's earliest offset for a group that never committed. */
+async function committedOffset(admin: Admin, groupId: string, topic: string, partition: number): Promise<bigint> {
+  const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const committed = entry?.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
+  if (committed !== "-1") return BigInt(committed);
+  const low = (await admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition)?.low ?? "0";
+  return BigInt(low);
+}
+
+let checking = false;
+
+/** True once the group has committed, on every partition, the end offsets seen at start. */
+async function caughtUp(admin: Admin, groupId: string, topic: string, targets: Map<number, bigint>): Promise<boolean> {
+  if (checking) return false;
+  checking = true;
+  try {
+    const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const low = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.low)]));
+    for (const [partition, target] of targets) {
+      const committedText = entry?.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
+      const committed = committedText === "-1" ? (low.get(partition) ?? 0n) : BigInt(committedText);
+      if (committed < target) return false;
+    }
+    return true;
+  } finally {
+    checking = false;
+  }
+}
+
+function lag(workers: Map<number, Promise<PartitionWorker>>, highWatermarks: Map<number, bigint>): number {
+  let total = 0n;
+  for (const [partition, high] of highWatermarks) {
+    const pending = workers.get(partition);
+    if (!pending) continue;
+    const worker = Bun.peek(pending);
+    if (worker instanceof Promise || worker === undefined) continue;
+    const behind = high - (worker as PartitionWorker).nextOffset;
+    if (behind > 0n) total += behind;
+  }
+  return Number(total);
+}

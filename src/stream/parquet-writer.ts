@@ -1,0 +1,108 @@
+/**
+ * Writes one Parquet file atomically: hidden temporary name in the target folder, fsync, rename,
+ * fsync of the folder. A reader (or recon) sees the whole file or none of it, and a crash leaves
+ * at most a temporary file that recovery removes. Columns and types as SPEC.md "Cleaning rules".
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { parquetWriteBuffer } from "hyparquet-writer";
+import { IoError } from "../errors.ts";
+import { temporaryNameFor } from "./parquet-names.ts";
+import type { ParquetColumns } from "./row-buffer.ts";
+
+export type ParquetCompression = "snappy" | "uncompressed";
+
+const STRING = { type: "BYTE_ARRAY", converted_type: "UTF8", logical_type: { type: "STRING" } } as const;
+const required = { repetition_type: "REQUIRED" } as const;
+const optional = { repetition_type: "OPTIONAL" } as const;
+
+/** The schema every kstream Parquet file has, in SPEC order. */
+const SCHEMA = [
+  { name: "root", num_children: 11 },
+  { name: "id", type: "INT64", ...required },
+  { name: "first_name", ...STRING, ...required },
+  { name: "last_name", ...STRING, ...optional },
+  { name: "email", ...STRING, ...required },
+  { name: "gender", ...STRING, ...optional },
+  { name: "ip_addr", ...STRING, ...required },
+  { name: "date", ...STRING, ...optional },
+  { name: "country", ...STRING, ...optional },
+  {
+    name: "timestamp",
+    type: "INT64",
+    converted_type: "TIMESTAMP_MILLIS",
+    logical_type: { type: "TIMESTAMP", isAdjustedToUTC: true, unit: "MILLIS" },
+    ...required,
+  },
+  { name: "source_partition", type: "INT32", ...required },
+  { name: "source_offset", type: "INT64", ...required },
+];
+
+export interface WrittenFile {
+  readonly path: string;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+export function encodeParquet(columns: ParquetColumns, compression: ParquetCompression): Uint8Array {
+  const columnData = Object.entries(columns).map(([name, data]) => ({ name, data }));
+  const buffer = parquetWriteBuffer({
+    columnData,
+    schema: SCHEMA as never,
+    codec: compression === "snappy" ? "SNAPPY" : "UNCOMPRESSED",
+    rowGroupSize: 100_000,
+    createdBy: "kstream",
+  });
+  return new Uint8Array(buffer);
+}
+
+export function writeParquetAtomically(
+  dir: string,
+  name: string,
+  columns: ParquetColumns,
+  compression: ParquetCompression,
+): WrittenFile {
+  const path = join(dir, name);
+  const temporary = join(dir, temporaryNameFor(name));
+  const bytes = encodeParquet(columns, compression);
+  try {
+    mkdirSync(dir, { recursive: true });
+    const fd = openSync(temporary, "w");
+    try {
+      let written = 0;
+      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+    syncDirectory(dir);
+  } catch (error) {
+    removeQuietly(temporary);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new IoError(`cannot write Parquet file ${path}: ${code === "ENOSPC" ? "no space left on the device" : (code ?? (error as Error).message)}`, {
+      cause: error,
+      context: { path },
+    });
+  }
+  return { path, rows: columns.id.length, bytes: bytes.length };
+}
+
+/** Cleanup after a failed write must not hide the write's own error (the folder may not even exist). */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // nothing was left there to remove
+  }
+}
+
+/** The rename is durable only once the folder's entry is on disk. */
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

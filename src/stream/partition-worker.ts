@@ -1,0 +1,210 @@
+/**
+ * One input partition's share of stream-clean: cleans its batches, buffers the rows for Parquet,
+ * sends staging messages and dead letters inside the partition's own Kafka transaction, and at
+ * the end of each cycle makes the rows durable (Parquet files renamed into place) before it
+ * commits the transaction together with the consumer offset. See README "Exactly once".
+ *
+ * A transactional producer per input partition (transactional id = group + topic + partition)
+ * is what fences a zombie: whoever owns the partition next initialises the same id, which aborts
+ * the old owner's open transaction and makes its later commits fail.
+ */
+import { rm } from "node:fs/promises";
+import { type Kafka, type KafkaMessage, type Message, Partitioners, type Producer, type Transaction } from "kafkajs";
+import { cleanMessage } from "../clean/record.ts";
+import { stagingMessage } from "../clean/staging.ts";
+import type { CleanRules } from "../clean/types.ts";
+import { toKafkaError } from "../kafka/errors.ts";
+import { log } from "../ui/log.ts";
+import { deadLetterMessage } from "./dead-letter.ts";
+import { createPartitionSink, type PartitionSink } from "./partition-sink.ts";
+import { recoverPartition } from "./recovery.ts";
+import { createSerial, type Serial } from "./serial.ts";
+
+export interface StreamSettings {
+  readonly groupId: string;
+  readonly inputTopic: string;
+  readonly stagingTopic: string;
+  readonly deadLetterTopic: string;
+  readonly parquetDir: string;
+  readonly compression: "snappy" | "uncompressed";
+  readonly fileMaxRows: number;
+  readonly fileMaxAgeMs: number;
+  readonly rules: CleanRules;
+  readonly retry: { retries: number; initialRetryTime: number; maxRetryTime: number };
+}
+
+export interface StreamCounters {
+  read: number;
+  cleaned: number;
+  dead_lettered: number;
+  files: number;
+  commits: number;
+}
+
+export interface PartitionWorker {
+  readonly partition: number;
+  readonly serial: Serial;
+  /** Next input offset to process; everything below it is processed (committed or in the open cycle). */
+  readonly nextOffset: bigint;
+  /** Offset committed with the last transaction: everything below it is durable. */
+  readonly committedOffset: bigint;
+  /** Cleans and stages one fetched batch; returns once the batch is buffered and sent (not committed). */
+  process(messages: KafkaMessage[]): Promise<void>;
+  /** Ends the cycle if it is full or old enough (or `force`): Parquet first, then the transaction. */
+  flushIfDue(now: number, force?: boolean): Promise<void>;
+  /** Drops the open cycle (rebalance, failure): aborts the transaction, forgets buffered rows. */
+  abandon(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startPartitionWorker(
+  kafka: Kafka,
+  settings: StreamSettings,
+  partition: number,
+  committedOffset: bigint,
+  counters: StreamCounters,
+): Promise<PartitionWorker> {
+  const { inputTopic: topic } = settings;
+  const producer: Producer = kafka.producer({
+    transactionalId: `kstream-${settings.groupId}-${topic}-${partition}`,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    // A cycle lasts up to file_max_age; leave room for the Parquet write and the commit.
+    transactionTimeout: Math.max(60_000, settings.fileMaxAgeMs * 2 + 30_000),
+    // The broker answers CONCURRENT_TRANSACTIONS while the previous commit's markers are being
+    // written; retrying after 300 ms (kafkajs' default) would stall every cycle, 25 ms does not.
+    retry: { ...settings.retry, initialRetryTime: 25 },
+  });
+  try {
+    // Initialising the transactional id completes or aborts whatever the previous owner left open,
+    // so the committed offset read after this is final.
+    await producer.connect();
+  } catch (error) {
+    throw toKafkaError(error, "cannot start the transactional producer", { topic, partition });
+  }
+
+  const recovery = await recoverPartition(settings.parquetDir, topic, partition, committedOffset);
+  for (const file of recovery.deleted) log.warn(`removed ${file}: written but never committed (partition ${partition}, committed offset ${committedOffset})`);
+
+  const sink: PartitionSink = createPartitionSink({ parquetDir: settings.parquetDir, topic, partition, compression: settings.compression });
+  const serial = createSerial();
+  let nextOffset = committedOffset;
+  let committed = committedOffset;
+  let transaction: Transaction | undefined;
+  let cycleStartedAt = 0;
+  let cycleMessages = 0;
+  let sends: Promise<unknown>[] = [];
+
+  const beginCycle = async () => {
+    try {
+      transaction = await producer.transaction();
+    } catch (error) {
+      throw toKafkaError(error, "cannot begin a transaction", { topic, partition });
+    }
+    cycleStartedAt = Date.now();
+    cycleMessages = 0;
+    sends = [];
+  };
+
+  const endCycle = async () => {
+    const open = transaction;
+    if (!open) return;
+    let written: string[] = [];
+    try {
+      await Promise.all(sends);
+      written = (await sink.flush()).map((file) => file.path);
+      await open.sendOffsets({
+        consumerGroupId: settings.groupId,
+        topics: [{ topic, partitions: [{ partition, offset: nextOffset.toString() }] }],
+      });
+      await open.commit();
+    } catch (error) {
+      // Files of a cycle whose commit failed were never committed: remove them now rather than
+      // leave them to the next owner's recovery, which may already have run (zombie case).
+      await Promise.all(written.map((path) => rm(path, { force: true })));
+      await open.abort().catch(() => undefined);
+      transaction = undefined;
+      throw toKafkaError(error, "cannot commit the cycle", { topic, partition, offset: nextOffset });
+    }
+    transaction = undefined;
+    committed = nextOffset;
+    counters.files += written.length;
+    counters.commits++;
+    log.debug(`partition ${partition}: committed offset ${committed} (${cycleMessages} messages, ${written.length} files)`);
+  };
+
+  return {
+    partition,
+    serial,
+    get nextOffset() {
+      return nextOffset;
+    },
+    get committedOffset() {
+      return committed;
+    },
+
+    async process(messages) {
+      let staged: Message[] = [];
+      let deadLetters: Message[] = [];
+      const sendPending = () => {
+        const topicMessages = [];
+        if (staged.length > 0) topicMessages.push({ topic: settings.stagingTopic, messages: staged });
+        if (deadLetters.length > 0) topicMessages.push({ topic: settings.deadLetterTopic, messages: deadLetters });
+        if (topicMessages.length === 0) return;
+        const send = transaction!.sendBatch({ topicMessages, acks: -1 });
+        // Awaited at the end of the cycle, where a failure aborts it; not an unhandled rejection here.
+        send.catch(() => undefined);
+        sends.push(send);
+        staged = [];
+        deadLetters = [];
+      };
+      for (const message of messages) {
+        const offset = BigInt(message.offset);
+        // After a rebalance kafkajs may re-deliver from an older position: skip what is done.
+        if (offset < nextOffset) continue;
+        if (!transaction) await beginCycle();
+        const outcome = cleanMessage(message.value, { timestamp: Number(message.timestamp), partition, offset: message.offset }, settings.rules);
+        if (outcome.kind === "row") {
+          sink.append(outcome.row);
+          const { key, value } = stagingMessage(outcome.row, settings.rules.windowMs);
+          staged.push({
+            key,
+            value,
+            headers: { "kstream-source-partition": String(partition), "kstream-source-offset": message.offset },
+          });
+          counters.cleaned++;
+        } else {
+          deadLetters.push(deadLetterMessage(message, topic, partition, outcome.verdict));
+          counters.dead_lettered++;
+        }
+        counters.read++;
+        cycleMessages++;
+        nextOffset = offset + 1n;
+        if (sink.rowCount >= settings.fileMaxRows) {
+          // file_max_rows is a hard bound on a file: end the cycle right here, mid-batch.
+          sendPending();
+          await endCycle();
+        }
+      }
+      sendPending();
+    },
+
+    async flushIfDue(now, force = false) {
+      if (!transaction) return;
+      if (force || now - cycleStartedAt >= settings.fileMaxAgeMs) await endCycle();
+    },
+
+    async abandon() {
+      sink.discard();
+      const open = transaction;
+      transaction = undefined;
+      nextOffset = committed;
+      if (open) await open.abort().catch((error) => log.debug(`partition ${partition}: abort after rebalance: ${(error as Error).message}`));
+    },
+
+    async close() {
+      await producer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Start-up (and rebalance) recovery of the Parquet folder for one input partition: files whose
+ * offsets are at or beyond the group's committed offset were written by a cycle that never
+ * committed, so they go (the records will be processed again); leftover temporary files go too.
+ * A file that straddles the committed offset cannot come from kstream's protocol: stop, loudly.
+ */
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { KstreamError } from "../errors.ts";
+import { INGEST_DATE_PREFIX, isTemporaryName, type ParquetFileName, parseFileName } from "./parquet-names.ts";
+
+export class RecoveryError extends KstreamError {
+  override readonly name = "RecoveryError";
+}
+
+export interface ListedFile extends ParquetFileName {
+  readonly path: string;
+}
+
+/** Every kstream Parquet file under the folder, by name only (nothing is opened). */
+export function listParquetFiles(parquetDir: string): ListedFile[] {
+  const files: ListedFile[] = [];
+  for (const folder of dateFolders(parquetDir)) {
+    for (const name of readdirSync(join(parquetDir, folder))) {
+      const parsed = parseFileName(name);
+      if (parsed) files.push({ ...parsed, path: join(parquetDir, folder, name) });
+    }
+  }
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+function dateFolders(parquetDir: string): string[] {
+  try {
+    return readdirSync(parquetDir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && entry.name.startsWith(INGEST_DATE_PREFIX))
+      .map((entry) => entry.name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+}
+
+export interface RecoveryResult {
+  readonly deleted: string[];
+  readonly kept: number;
+}
+
+export async function recoverPartition(parquetDir: string, topic: string, partition: number, committedOffset: bigint): Promise<RecoveryResult> {
+  const deleted: string[] = [];
+  let kept = 0;
+  const prefix = `.${topic}+${partition}+`;
+  for (const folder of dateFolders(parquetDir)) {
+    for (const name of readdirSync(join(parquetDir, folder))) {
+      if (isTemporaryName(name) && name.startsWith(prefix)) {
+        rmSync(join(parquetDir, folder, name), { force: true });
+        deleted.push(join(parquetDir, folder, name));
+      }
+    }
+  }
+  for (const file of listParquetFiles(parquetDir)) {
+    if (file.topic !== topic || file.partition !== partition) continue;
+    if (file.firstOffset >= committedOffset) {
+      rmSync(file.path, { force: true });
+      deleted.push(file.path);
+    } else if (file.lastOffset >= committedOffset) {
+      throw new RecoveryError(
+        `${file.path} holds offsets ${file.firstOffset}-${file.lastOffset} but the group committed ${committedOffset} for partition ${partition}: ` +
+          "the file straddles the commit point, which kstream never writes; move it away and check with recon",
+        { context: { path: file.path, partition, committedOffset } },
+      );
+    } else {
+      kept++;
+    }
+  }
+  return { deleted, kept };
+}

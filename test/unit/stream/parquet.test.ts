@@ -1,0 +1,138 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { parquetReadObjects } from "hyparquet";
+import type { CleanRow } from "../../../src/clean/types.ts";
+import { IoError } from "../../../src/errors.ts";
+import { fileNameFor, ingestDateFolder, parseFileName } from "../../../src/stream/parquet-names.ts";
+import { writeParquetAtomically } from "../../../src/stream/parquet-writer.ts";
+import { createPartitionSink } from "../../../src/stream/partition-sink.ts";
+import { listParquetFiles, RecoveryError, recoverPartition } from "../../../src/stream/recovery.ts";
+import { createRowBuffer } from "../../../src/stream/row-buffer.ts";
+
+const root = mkdtempSync(join(tmpdir(), "kstream-parquet-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const row = (offset: bigint, overrides: Partial<CleanRow> = {}): CleanRow => ({
+  id: Number(offset % 1000n) + 1,
+  first_name: "Zoë 日本 🎉",
+  last_name: offset % 2n ? null : "Kittel",
+  email: "a@b.c",
+  gender: null,
+  ip_addr: "10.0.0.1",
+  date: offset % 3n ? "06/05/2018" : null,
+  country: "Côte D'ivoire",
+  timestamp: Date.UTC(2026, 10, 25, 23, 59, 59, 999),
+  source_partition: 2,
+  source_offset: offset.toString(),
+  ...overrides,
+});
+
+describe("file names", () => {
+  test("a name carries topic, partition and the offset range, and parses back", () => {
+    const name = fileNameFor("test_input", 2, 100n, 9007199254740993n);
+    expect(name).toBe("test_input+2+00000000000000000100+00009007199254740993.parquet");
+    expect(parseFileName(name)).toEqual({ topic: "test_input", partition: 2, firstOffset: 100n, lastOffset: 9007199254740993n });
+    expect(parseFileName(".x+1+2+3.parquet.tmp")).toBeUndefined();
+  });
+
+  test("lexical order of names is offset order", () => {
+    const names = [5n, 100n, 20n, 3n].map((offset) => fileNameFor("t", 0, offset, offset));
+    expect([...names].sort()).toEqual([3n, 5n, 20n, 100n].map((offset) => fileNameFor("t", 0, offset, offset)));
+  });
+
+  test("the folder is the UTC date of the Kafka timestamp, named so Hive readers don't confuse it with the date column", () => {
+    expect(ingestDateFolder(Date.UTC(2026, 10, 25, 23, 59, 59, 999))).toBe("ingest_date=2026-11-25");
+    expect(ingestDateFolder(Date.UTC(2026, 10, 26))).toBe("ingest_date=2026-11-26");
+  });
+});
+
+describe("writing Parquet", () => {
+  test("a written file reads back with hyparquet and DuckDB: columns, order, types, nulls, unicode, int64 offsets", async () => {
+    const dir = join(root, "write");
+    const buffer = createRowBuffer();
+    const big = 9007199254740993n; // beyond 2^53: must stay exact
+    for (let i = 0n; i < 5n; i++) buffer.append(row(big + i));
+    const file = writeParquetAtomically(dir, fileNameFor("t", 2, big, big + 4n), buffer.columns(), "snappy");
+    expect(file.rows).toBe(5);
+
+    const bytes = await Bun.file(file.path).arrayBuffer();
+    const rows = (await parquetReadObjects({ file: bytes })) as Array<Record<string, unknown>>;
+    expect(Object.keys(rows[0]!)).toEqual([
+      "id", "first_name", "last_name", "email", "gender", "ip_addr", "date", "country", "timestamp", "source_partition", "source_offset",
+    ]);
+    expect(rows[0]).toMatchObject({ first_name: "Zoë 日本 🎉", last_name: null, gender: null, source_offset: big });
+
+    const db = await DuckDBInstance.create();
+    const connection = await db.connect();
+    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${file.path}')`);
+    expect(described.getRows().map((r) => `${r[0]}:${r[1]}`)).toEqual([
+      "id:BIGINT", "first_name:VARCHAR", "last_name:VARCHAR", "email:VARCHAR", "gender:VARCHAR", "ip_addr:VARCHAR",
+      "date:VARCHAR", "country:VARCHAR", "timestamp:TIMESTAMP WITH TIME ZONE", "source_partition:INTEGER", "source_offset:BIGINT",
+    ]);
+    const values = await connection.runAndReadAll(
+      `SELECT min(source_offset)::VARCHAR, max(source_offset)::VARCHAR, count(*) FILTER (WHERE last_name IS NULL), epoch_ms(min(timestamp)) FROM read_parquet('${file.path}')`,
+    );
+    expect(values.getRows()[0]).toEqual([String(big), String(big + 4n), 3n, BigInt(Date.UTC(2026, 10, 25, 23, 59, 59, 999))]);
+  });
+
+  test("a write that fails leaves no temporary file and names the path", () => {
+    const blocker = join(root, "blocker");
+    writeFileSync(blocker, "a file where a folder should be");
+    const buffer = createRowBuffer();
+    buffer.append(row(1n));
+    expect(() => writeParquetAtomically(join(blocker, "sub"), "t+0+1+1.parquet", buffer.columns(), "snappy")).toThrow(IoError);
+    expect(() => writeParquetAtomically(join(blocker, "sub"), "t+0+1+1.parquet", buffer.columns(), "snappy")).toThrow(join(blocker, "sub"));
+  });
+
+  test("the sink writes one file per ingest date, named by the rows' min and max offsets", async () => {
+    const dir = join(root, "sink");
+    const sink = createPartitionSink({ parquetDir: dir, topic: "t", partition: 0, compression: "snappy" });
+    const day1 = Date.UTC(2026, 0, 1, 23, 59);
+    const day2 = Date.UTC(2026, 0, 2, 0, 1);
+    sink.append(row(10n, { timestamp: day1 }));
+    sink.append(row(11n, { timestamp: day2 }));
+    sink.append(row(12n, { timestamp: day1 })); // out-of-order timestamps across midnight
+    expect(sink.rowCount).toBe(3);
+    const files = await sink.flush();
+    expect(files.map((f) => f.path.slice(dir.length + 1)).sort()).toEqual([
+      `ingest_date=2026-01-01/${fileNameFor("t", 0, 10n, 12n)}`,
+      `ingest_date=2026-01-02/${fileNameFor("t", 0, 11n, 11n)}`,
+    ]);
+    expect(sink.rowCount).toBe(0);
+    expect(await sink.flush()).toEqual([]);
+  });
+});
+
+describe("recovery", () => {
+  function layout(name: string, files: Array<[number, bigint, bigint]>, temporary: string[] = []): string {
+    const dir = join(root, name);
+    const folder = join(dir, "ingest_date=2026-01-01");
+    mkdirSync(folder, { recursive: true });
+    for (const [partition, first, last] of files) writeFileSync(join(folder, fileNameFor("t", partition, first, last)), "x");
+    for (const tmp of temporary) writeFileSync(join(folder, tmp), "partial");
+    return dir;
+  }
+
+  test("files at or beyond the committed offset and temporary leftovers are deleted; committed files and other partitions stay", async () => {
+    const dir = layout("recover", [[0, 0n, 99n], [0, 100n, 149n], [0, 150n, 199n], [1, 150n, 300n]], [`.${fileNameFor("t", 0, 200n, 250n)}.tmp`]);
+    const result = await recoverPartition(dir, "t", 0, 100n);
+    expect(result.kept).toBe(1);
+    expect(result.deleted.length).toBe(3);
+    const left = readdirSync(join(dir, "ingest_date=2026-01-01")).sort();
+    expect(left).toEqual([fileNameFor("t", 0, 0n, 99n), fileNameFor("t", 1, 150n, 300n)].sort());
+  });
+
+  test("a file straddling the committed offset stops recovery instead of deleting committed rows", async () => {
+    const dir = layout("straddle", [[0, 90n, 110n]]);
+    expect(recoverPartition(dir, "t", 0, 100n)).rejects.toBeInstanceOf(RecoveryError);
+    expect(existsSync(join(dir, "ingest_date=2026-01-01", fileNameFor("t", 0, 90n, 110n)))).toBe(true);
+  });
+
+  test("a missing Parquet folder is an empty one", async () => {
+    expect(await recoverPartition(join(root, "nothing-here"), "t", 0, 0n)).toEqual({ deleted: [], kept: 0 });
+    expect(listParquetFiles(join(root, "nothing-here"))).toEqual([]);
+  });
+});
