@@ -28,7 +28,7 @@ fi
 
 echo "== tests"
 log=$(mktemp)
-"$bun" test "$@" 2>&1 | tee "$log"
+"$bun" test --timeout 180000 "$@" 2>&1 | tee "$log"
 test_status=${PIPESTATUS[0]}
 
 # bun prints " 12 pass" / " 0 fail" at the end; CI wants one plain "N passed, N failed" line.

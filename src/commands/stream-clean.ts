@@ -54,6 +54,7 @@ export const streamCleanCommand = defineCommand({
         compression: config.clean.compression,
         fileMaxRows: config.clean.file_max_rows,
         fileMaxAgeMs: durationMs(config.clean.file_max_age),
+        sessionTimeoutMs: durationMs(config.clean.session_timeout),
         rules: {
           nullPlaceholder: config.rules.null_placeholder,
           defaultIp: config.rules.default_ip,

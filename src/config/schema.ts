@@ -7,11 +7,12 @@ import * as v from "valibot";
 import { validateDateFormat } from "../clean/rules.ts";
 import { parseDuration } from "./duration.ts";
 
-const duration = (description: string, fallback: string) =>
+const duration = (description: string, fallback: string, maxMs = Number.POSITIVE_INFINITY, maxText = "") =>
   v.optional(
     v.pipe(
       v.string(),
       v.check((text) => parseDuration(text) !== undefined, 'expected a duration such as "30s", "5 minutes" or "1h"'),
+      v.check((text) => (parseDuration(text) ?? 0) <= maxMs, `must be at most ${maxText}`),
       v.description(description),
     ),
     fallback,
@@ -102,7 +103,19 @@ export const CleanSchema = v.strictObject({
   group_id: text("consumer group of stream-clean", "kstream-clean"),
   parquet_dir: text("folder of the Parquet output (ingest_date=YYYY-MM-DD/ folders below it)", "out/parquet"),
   file_max_rows: count("a Parquet file is closed once it holds this many rows", 100_000),
-  file_max_age: duration("a Parquet file is closed this long after its first row, even when no new record arrives", "30s"),
+  // A cycle is one Kafka transaction, which the broker aborts after transaction.max.timeout.ms (15 min by default).
+  file_max_age: duration(
+    "a Parquet file is closed this long after its first row, even when no new record arrives (at most 10 minutes: one file is one Kafka transaction)",
+    "30s",
+    10 * 60_000,
+    "10 minutes (a cycle is one Kafka transaction, which brokers cap at 15 minutes)",
+  ),
+  session_timeout: duration(
+    "how long the group waits for a silent stream-clean process before giving its partitions to another (6s to 5 minutes)",
+    "30s",
+    5 * 60_000,
+    "5 minutes",
+  ),
   window: duration("size of the tumbling time windows of the staging topic and the measures", "5 minutes"),
   compression: v.optional(
     v.pipe(v.picklist(["snappy", "uncompressed"]), v.description("Parquet page compression")),

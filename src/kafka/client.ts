@@ -118,7 +118,9 @@ const routeToConsola: logCreator = () => ({ namespace, level, log: entry }) => {
     .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
     .join(" ");
   const line = `kafka${namespace ? ` ${namespace}` : ""}: ${message}${context ? ` (${context})` : ""}`;
-  const perRequestNoise = namespace === "Connection" || namespace === "BrokerPool" || /Restarting the consumer/.test(message);
+  // Runner's "Error when calling eachBatch" repeats an error kstream reports itself.
+  const perRequestNoise =
+    namespace === "Connection" || namespace === "BrokerPool" || namespace === "Runner" || /Restarting the consumer/.test(message);
   if (level === logLevel.ERROR || level === logLevel.WARN) {
     if (perRequestNoise) log.debug(line);
     else log.warn(line);

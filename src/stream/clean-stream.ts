@@ -41,7 +41,8 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     maxWaitTimeInMs: 500,
     maxBytesPerPartition: 4 * 1024 * 1024,
     maxBytes: 16 * 1024 * 1024,
-    sessionTimeout: 30_000,
+    sessionTimeout: settings.sessionTimeoutMs,
+    heartbeatInterval: Math.max(500, Math.floor(settings.sessionTimeoutMs / 10)),
     rebalanceTimeout: 60_000,
     allowAutoTopicCreation: false,
     retry: {

@@ -16,9 +16,12 @@ import type { CleanRules } from "../clean/types.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import { log } from "../ui/log.ts";
 import { deadLetterMessage } from "./dead-letter.ts";
+import { crashPoint } from "./faults.ts";
 import { createPartitionSink, type PartitionSink } from "./partition-sink.ts";
 import { recoverPartition } from "./recovery.ts";
 import { createSerial, type Serial } from "./serial.ts";
+
+const MAX_TRANSACTION_TIMEOUT_MS = 15 * 60_000;
 
 export interface StreamSettings {
   readonly groupId: string;
@@ -29,6 +32,7 @@ export interface StreamSettings {
   readonly compression: "snappy" | "uncompressed";
   readonly fileMaxRows: number;
   readonly fileMaxAgeMs: number;
+  readonly sessionTimeoutMs: number;
   readonly rules: CleanRules;
   readonly retry: { retries: number; initialRetryTime: number; maxRetryTime: number };
 }
@@ -70,8 +74,9 @@ export async function startPartitionWorker(
     createPartitioner: Partitioners.DefaultPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
-    // A cycle lasts up to file_max_age; leave room for the Parquet write and the commit.
-    transactionTimeout: Math.max(60_000, settings.fileMaxAgeMs * 2 + 30_000),
+    // A cycle lasts up to file_max_age; leave room for the Parquet write and the commit, within
+    // the broker's default cap (transaction.max.timeout.ms, 15 minutes).
+    transactionTimeout: Math.min(MAX_TRANSACTION_TIMEOUT_MS, Math.max(60_000, settings.fileMaxAgeMs * 2 + 30_000)),
     // The broker answers CONCURRENT_TRANSACTIONS while the previous commit's markers are being
     // written; retrying after 300 ms (kafkajs' default) would stall every cycle, 25 ms does not.
     retry: { ...settings.retry, initialRetryTime: 25 },
@@ -113,12 +118,16 @@ export async function startPartitionWorker(
     let written: string[] = [];
     try {
       await Promise.all(sends);
+      crashPoint("before-rename");
       written = (await sink.flush()).map((file) => file.path);
+      crashPoint("after-rename");
       await open.sendOffsets({
         consumerGroupId: settings.groupId,
         topics: [{ topic, partitions: [{ partition, offset: nextOffset.toString() }] }],
       });
+      crashPoint("in-transaction");
       await open.commit();
+      crashPoint("after-commit");
     } catch (error) {
       // Files of a cycle whose commit failed were never committed: remove them now rather than
       // leave them to the next owner's recovery, which may already have run (zombie case).
@@ -181,6 +190,7 @@ export async function startPartitionWorker(
         counters.read++;
         cycleMessages++;
         nextOffset = offset + 1n;
+        if (cycleMessages === 50) crashPoint("mid-batch");
         if (sink.rowCount >= settings.fileMaxRows) {
           // file_max_rows is a hard bound on a file: end the cycle right here, mid-batch.
           sendPending();
