@@ -1,357 +1,335 @@
 /**
  * Streams the elements of produce's input — a JSON array (any layout) or NDJSON — out of a byte
- * stream of any size, holding only the element being read. Tells the two apart by the first
- * non-blank character. Each element comes out as compact JSON text with its line number; an
- * NDJSON line that is not JSON comes out as a rejection; a broken array throws InputSyntaxError
- * with the line and column of the problem.
+ * stream of any size, holding only the bytes of the element being read. The first non-blank
+ * character chooses the format (`[` → array). Each element comes out as compact JSON text (its
+ * own bytes minus white space, see json-scan.ts) with its line number and message key; an NDJSON
+ * line that is not JSON comes out as a rejection; a broken array throws InputSyntaxError with the
+ * line and column (1-based, in characters) of the problem, after every element before it.
  */
 import { InputSyntaxError } from "../errors.ts";
-import { compactJson, findJsonProblem, idKey } from "./json-text.ts";
+import {
+  ID_ESCAPED_STRING,
+  ID_NONE,
+  ID_NUMBER,
+  SCAN_ERROR,
+  SCAN_INCOMPLETE,
+  createScanState,
+  describeByte,
+  isJsonSpace,
+  scanValue,
+  type ScanState,
+} from "./json-scan.ts";
 
 export type InputItem =
   | { readonly kind: "element"; readonly json: string; readonly key: string | undefined; readonly line: number; readonly bytes: number }
   | { readonly kind: "rejected"; readonly line: number; readonly reason: string };
 
 const LF = 0x0a;
-const CR = 0x0d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const BOM = [0xef, 0xbb, 0xbf] as const;
 
-const isSpace = (byte: number) => byte === 0x20 || byte === LF || byte === CR || byte === 0x09;
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+/** Past this, a buffer that held one huge element is dropped once that element is done. */
+const KEEP_BUFFER_BYTES = 8 * 1024 * 1024;
 
-/** Bytes of the element being read; grows as needed, reused between elements. */
-class ByteBuffer {
-  bytes = new Uint8Array(64 * 1024);
-  length = 0;
-  append(chunk: Uint8Array, start: number, end: number): void {
-    const needed = this.length + (end - start);
-    if (needed > this.bytes.length) {
-      const grown = new Uint8Array(Math.max(needed, this.bytes.length * 2));
-      grown.set(this.bytes.subarray(0, this.length));
-      this.bytes = grown;
-    }
-    this.bytes.set(chunk.subarray(start, end), this.length);
-    this.length = needed;
-  }
-  view(): Uint8Array {
-    return this.bytes.subarray(0, this.length);
-  }
-  reset(): void {
-    this.length = 0;
-    // A huge element should not pin its memory for the rest of the run.
-    if (this.bytes.length > 16 * 1024 * 1024) this.bytes = new Uint8Array(64 * 1024);
-  }
-}
-
-export async function* readElements(chunks: AsyncIterable<Uint8Array>, sourceName: string): AsyncGenerator<InputItem> {
-  const iterator = chunks[Symbol.asyncIterator]();
-  let first: Uint8Array | undefined;
-  let skip = 0;
-  // Find the first non-blank byte (past a BOM) to choose the format.
-  while (true) {
-    const next = await iterator.next();
-    if (next.done) return;
-    first = next.value;
-    if (first.length >= 3 && first[0] === BOM[0] && first[1] === BOM[1] && first[2] === BOM[2]) first = first.subarray(3);
-    skip = 0;
-    while (skip < first.length && isSpace(first[skip]!)) skip++;
-    if (skip < first.length) break;
-    if (first.some((byte) => byte === LF)) {
-      // leading blank lines are fine, but they count for line numbers
-      yield* readWithLeadingBlank(first, iterator, sourceName);
-      return;
-    }
-  }
-  const rest: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => iterator };
-  if (first[skip] === OPEN_BRACKET) yield* readArray(prepend(first, rest), sourceName);
-  else yield* readNdjson(prepend(first, rest), sourceName);
-}
-
-/** The input began with a chunk of only blank lines: decide the format on what follows, lines counted. */
-async function* readWithLeadingBlank(
-  blank: Uint8Array,
-  iterator: AsyncIterator<Uint8Array>,
-  sourceName: string,
-): AsyncGenerator<InputItem> {
-  const buffered: Uint8Array[] = [blank];
-  while (true) {
-    const next = await iterator.next();
-    if (next.done) return;
-    buffered.push(next.value);
-    const index = next.value.findIndex((byte) => !isSpace(byte));
-    if (index >= 0) {
-      const rest: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => iterator };
-      const all = prependMany(buffered, rest);
-      if (next.value[index] === OPEN_BRACKET) yield* readArray(all, sourceName);
-      else yield* readNdjson(all, sourceName);
-      return;
-    }
-  }
-}
-
-async function* prepend(first: Uint8Array, rest: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  yield first;
-  yield* rest;
-}
-
-async function* prependMany(first: Uint8Array[], rest: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  yield* first;
-  yield* rest;
-}
-
-/** Decodes and validates one element's bytes; the problem (if any) has a UTF-16 index into `text`, or a byte index for bad UTF-8. */
-function examine(bytes: Uint8Array):
-  | { ok: true; json: string; key: string | undefined }
-  | { ok: false; message: string; byteIndex?: number; text?: string; index?: number } {
-  let text: string;
-  try {
-    text = strictUtf8.decode(bytes);
-  } catch {
-    return { ok: false, message: "invalid UTF-8", byteIndex: firstInvalidUtf8(bytes) };
-  }
-  let valid = true;
-  try {
-    JSON.parse(text);
-  } catch {
-    valid = false;
-  }
-  if (!valid) {
-    // JSON.parse also refuses what is only too deep for it; our validator is the judge.
-    const problem = findJsonProblem(text);
-    if (problem) return { ok: false, message: problem.message, text, index: problem.index };
-  }
-  const json = compactJson(text);
-  return { ok: true, json, key: idKey(json) };
-}
-
-async function* readNdjson(chunks: AsyncIterable<Uint8Array>, sourceName: string): AsyncGenerator<InputItem> {
-  const line = new ByteBuffer();
-  let lineNumber = 1;
-  const finishLine = function* (): Generator<InputItem> {
-    let end = line.length;
-    const bytes = line.bytes;
-    while (end > 0 && isSpace(bytes[end - 1]!)) end--;
-    let start = 0;
-    while (start < end && isSpace(bytes[start]!)) start++;
-    if (start < end) {
-      const result = examine(bytes.subarray(start, end));
-      if (result.ok) yield { kind: "element", json: result.json, key: result.key, line: lineNumber, bytes: end - start };
-      else {
-        const column = result.text !== undefined ? columnOf(result.text, result.index!) : byteColumn(bytes.subarray(start, end), result.byteIndex ?? 0);
-        yield { kind: "rejected", line: lineNumber, reason: `column ${column + start}: ${result.message}` };
-      }
-    }
-    line.reset();
-  };
-  for await (const chunk of chunks) {
-    let start = 0;
-    for (let i = chunk.indexOf(LF); i !== -1; i = chunk.indexOf(LF, start)) {
-      line.append(chunk, start, i);
-      yield* finishLine();
-      lineNumber++;
-      start = i + 1;
-    }
-    if (start < chunk.length) line.append(chunk, start, chunk.length);
-  }
-  yield* finishLine();
-}
-
-/** 1-based column (in characters) of UTF-16 index `index` within a single-line text. */
-function columnOf(text: string, index: number): number {
-  let column = 1;
-  for (let i = 0; i < index && i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0xdc00 || code > 0xdfff) column++; // a low surrogate continues the previous character
-  }
-  return column;
-}
-
-function byteColumn(bytes: Uint8Array, byteIndex: number): number {
-  let column = 1;
-  for (let i = 0; i < byteIndex; i++) if ((bytes[i]! & 0xc0) !== 0x80) column++;
-  return column;
-}
-
-function firstInvalidUtf8(bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; i++) {
-    try {
-      strictUtf8.decode(bytes.subarray(0, i + 1));
-    } catch {
-      // the first prefix that cannot even be a truncated sequence points at the bad byte
-      const probe = bytes.subarray(0, i + 1);
-      if (!isTruncatedSequence(probe)) return i;
-    }
-  }
-  return bytes.length;
-}
-
-function isTruncatedSequence(bytes: Uint8Array): boolean {
-  // Walk back over continuation bytes to the lead byte and see whether more bytes were due.
-  let lead = bytes.length - 1;
-  while (lead > 0 && (bytes[lead]! & 0xc0) === 0x80 && bytes.length - lead < 4) lead--;
-  const byte = bytes[lead]!;
-  const expected = byte >= 0xf0 && byte <= 0xf4 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc2 && byte < 0xe0 ? 2 : 0;
-  if (expected === 0) return false;
-  try {
-    strictUtf8.decode(bytes.subarray(0, lead));
-  } catch {
-    return false;
-  }
-  return bytes.length - lead < expected;
-}
-
-type ArrayPhase = "open" | "value" | "after-value" | "after-comma" | "closed";
+const utf8 = new TextDecoder();
 
 /**
- * The array scanner: finds element boundaries byte by byte (strings, escapes, nesting), keeping
- * line and column, and hands each element's bytes to `examine`.
+ * The unread bytes and where they sit in the text. `bytes` is the input's own chunk while it is
+ * being read (no copy); only the tail of an unfinished element is copied into `owned`, before the
+ * next chunk is awaited, so a source may reuse its chunk buffers.
  */
-async function* readArray(chunks: AsyncIterable<Uint8Array>, sourceName: string): AsyncGenerator<InputItem> {
-  const element = new ByteBuffer();
-  let phase: ArrayPhase = "open";
-  let seenOpen = false;
-  let line = 1;
-  let column = 0; // column of the current byte once incremented; counts characters
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
-  let scalar = false;
-  let elementLine = 1;
-  let elementColumn = 1;
-
-  const fail = (message: string, atLine = line, atColumn = column): never => {
-    throw new InputSyntaxError(message, sourceName, atLine, atColumn);
-  };
-
-  const emit = (): InputItem => {
-    const bytes = element.view();
-    const result = examine(bytes);
-    if (!result.ok) {
-      const [errLine, errColumn] =
-        result.text !== undefined
-          ? advanceText(result.text, result.index!, elementLine, elementColumn)
-          : advanceBytes(bytes, result.byteIndex ?? 0, elementLine, elementColumn);
-      fail(result.message, errLine, errColumn);
-    }
-    const ok = result as { json: string; key: string | undefined };
-    const item: InputItem = { kind: "element", json: ok.json, key: ok.key, line: elementLine, bytes: bytes.length };
-    element.reset();
-    return item;
-  };
-
-  for await (const chunk of chunks) {
-    let elementStart = phase === "value" ? 0 : -1;
-    for (let i = 0; i < chunk.length; i++) {
-      const byte = chunk[i]!;
-      if (byte === LF) {
-        line++;
-        column = 0;
-      } else if ((byte & 0xc0) !== 0x80) {
-        column++;
-      }
-      if (phase === "value") {
-        if (inString) {
-          if (escaped) escaped = false;
-          else if (byte === BACKSLASH) escaped = true;
-          else if (byte === QUOTE) {
-            inString = false;
-            if (depth === 0) {
-              element.append(chunk, elementStart, i + 1);
-              yield emit();
-              phase = "after-value";
-            }
-          }
-          continue;
-        }
-        if (scalar) {
-          if (isSpace(byte) || byte === COMMA || byte === CLOSE_BRACKET) {
-            element.append(chunk, elementStart, i);
-            yield emit();
-            phase = "after-value";
-            scalar = false;
-            // fall through: this byte is the separator
-          } else continue;
-        } else {
-          if (byte === QUOTE) inString = true;
-          else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth++;
-          else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
-            depth--;
-            if (depth === 0) {
-              element.append(chunk, elementStart, i + 1);
-              yield emit();
-              phase = "after-value";
-            }
-          }
-          continue;
-        }
-      }
-      if (isSpace(byte)) continue;
-      if (phase === "open") {
-        if (!seenOpen) {
-          seenOpen = true; // the '[' the format was chosen by
-          continue;
-        }
-        if (byte === CLOSE_BRACKET) {
-          phase = "closed";
-          continue;
-        }
-        phase = "after-comma"; // the first element starts like any element after a comma
-      }
-      switch (phase) {
-        case "after-comma":
-          if (byte === CLOSE_BRACKET) fail("expected a value after ',', found ']'");
-          if (byte === COMMA) fail("expected a value, found ','");
-          phase = "value";
-          elementStart = i;
-          elementLine = line;
-          elementColumn = column;
-          if (byte === QUOTE) inString = true;
-          else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth = 1;
-          else scalar = true;
-          continue;
-        case "after-value":
-          if (byte === COMMA) phase = "after-comma";
-          else if (byte === CLOSE_BRACKET) phase = "closed";
-          else fail(`expected ',' or ']' after an array element, found '${String.fromCharCode(byte)}'`);
-          continue;
-        case "closed":
-          fail(`unexpected '${String.fromCharCode(byte)}' after the end of the array`);
-      }
-    }
-    if (phase === "value" && elementStart >= 0) element.append(chunk, elementStart, chunk.length);
-  }
-  if (phase === "value" && scalar) {
-    yield emit();
-    phase = "after-value";
-  }
-  if ((phase as ArrayPhase) !== "closed") fail(phase === "value" ? "unexpected end of input inside an element" : "unexpected end of input: the array is not closed with ']'");
+interface Window {
+  bytes: Uint8Array;
+  pos: number;
+  owned: Uint8Array;
+  /** Line number of the line that starts at `lineStart`. */
+  line: number;
+  /** Index in `bytes` where the current line starts (≤ pos). */
+  lineStart: number;
+  /** Characters of the current line that were before `lineStart` and have been dropped. */
+  columnBase: number;
 }
 
-/** Line and column reached after `index` UTF-16 units of `text`, starting at (line, column). */
-function advanceText(text: string, index: number, line: number, column: number): [number, number] {
-  for (let i = 0; i < index && i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code === LF) {
-      line++;
-      column = 1;
-    } else if (code < 0xdc00 || code > 0xdfff) column++;
-  }
-  return [line, column];
+function createWindow(): Window {
+  return { bytes: new Uint8Array(0), pos: 0, owned: new Uint8Array(64 * 1024), line: 1, lineStart: 0, columnBase: 0 };
 }
 
-function advanceBytes(bytes: Uint8Array, byteIndex: number, line: number, column: number): [number, number] {
-  for (let i = 0; i < byteIndex; i++) {
+/** Adds a chunk after the unread bytes, which `keepUnread` has put at the front of `owned`. */
+function append(window: Window, chunk: Uint8Array): void {
+  const unread = window.bytes.length;
+  if (unread === 0) {
+    window.bytes = chunk;
+    return;
+  }
+  const needed = unread + chunk.length;
+  if (window.owned.length < needed) {
+    const grown = new Uint8Array(Math.max(needed, window.owned.length * 2));
+    grown.set(window.bytes);
+    window.owned = grown;
+  }
+  window.owned.set(chunk, unread);
+  window.bytes = window.owned.subarray(0, needed);
+}
+
+/** Moves the unread bytes to the front of `owned`, so the source's chunk is no longer needed. */
+function keepUnread(window: Window): void {
+  const unread = window.bytes.length - window.pos;
+  dropRead(window);
+  if (unread === 0) {
+    window.bytes = window.owned.subarray(0, 0);
+    window.pos = 0;
+    window.lineStart = 0;
+    if (window.owned.length > KEEP_BUFFER_BYTES) window.owned = new Uint8Array(64 * 1024);
+    return;
+  }
+  if (window.bytes.buffer === window.owned.buffer && window.bytes.byteOffset === window.owned.byteOffset) {
+    if (window.pos > 0) window.owned.copyWithin(0, window.pos, window.bytes.length);
+  } else {
+    if (window.owned.length < unread) window.owned = new Uint8Array(Math.max(unread, window.owned.length * 2));
+    window.owned.set(window.bytes.subarray(window.pos));
+  }
+  window.lineStart -= window.pos;
+  window.bytes = window.owned.subarray(0, unread);
+  window.pos = 0;
+}
+
+/** Accounts for the bytes before `pos` leaving the window: their characters on the current line. */
+function dropRead(window: Window): void {
+  if (window.lineStart < window.pos) {
+    window.columnBase += countCharacters(window.bytes, window.lineStart, window.pos);
+    window.lineStart = window.pos;
+  }
+}
+
+function countCharacters(bytes: Uint8Array, from: number, to: number): number {
+  let count = 0;
+  for (let i = from; i < to; i++) if ((bytes[i]! & 0xc0) !== 0x80) count++;
+  return count;
+}
+
+/** Line and column (1-based, characters) of index `at`, which is on or after the current line's start. */
+function locate(window: Window, at: number): { line: number; column: number } {
+  let line = window.line;
+  let column = window.columnBase + 1;
+  const bytes = window.bytes;
+  for (let i = window.lineStart; i < at && i < bytes.length; i++) {
     if (bytes[i] === LF) {
       line++;
       column = 1;
     } else if ((bytes[i]! & 0xc0) !== 0x80) column++;
   }
-  return [line, column];
+  return { line, column };
+}
+
+/** Consumes blank bytes from `pos`, counting lines. */
+function skipBlank(window: Window): void {
+  const bytes = window.bytes;
+  let i = window.pos;
+  while (i < bytes.length && isJsonSpace(bytes[i]!)) {
+    if (bytes[i] === LF) {
+      window.line++;
+      window.lineStart = i + 1;
+      window.columnBase = 0;
+    }
+    i++;
+  }
+  window.pos = i;
+}
+
+/** Moves `pos` past a scanned value, following the line breaks inside it. */
+function passValue(window: Window, scan: ScanState): void {
+  if (scan.newlines > 0) {
+    window.line += scan.newlines;
+    window.lineStart = scan.lastNewline + 1;
+    window.columnBase = 0;
+  }
+  window.pos = scan.end;
+}
+
+function elementItem(bytes: Uint8Array, start: number, scan: ScanState, line: number): InputItem {
+  const compact = scan.compactLength < 0 ? bytes.subarray(start, scan.end) : scan.compact.subarray(0, scan.compactLength);
+  const json = utf8.decode(compact);
+  return { kind: "element", json, key: keyOf(json, compact, scan), line, bytes: scan.end - start };
+}
+
+/**
+ * The message key: a string id as is, a number id exactly as written; no key for anything else
+ * (no id, null, a boolean, an object or array, or an element that is not an object).
+ */
+function keyOf(json: string, compact: Uint8Array, scan: ScanState): string | undefined {
+  if (scan.idKind === ID_NONE) return undefined;
+  // All-ASCII text has one UTF-16 unit per byte, so byte offsets index the string directly.
+  const raw =
+    json.length === compact.length
+      ? json.slice(scan.idStart, scan.idEnd)
+      : utf8.decode(compact.subarray(scan.idStart, scan.idEnd));
+  if (scan.idKind === ID_NUMBER) return raw;
+  if (scan.idKind === ID_ESCAPED_STRING) return JSON.parse(raw) as string;
+  return raw.slice(1, -1);
+}
+
+function shrinkScratch(scan: ScanState): void {
+  if (scan.compact.length > KEEP_BUFFER_BYTES) scan.compact = new Uint8Array(64 * 1024);
+}
+
+export async function* readElements(chunks: AsyncIterable<Uint8Array>, sourceName: string): AsyncGenerator<InputItem> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  const window = createWindow();
+  let ended = false;
+  /** Reads the next chunk into the window; false at the end of the input. */
+  const more = async (): Promise<boolean> => {
+    if (ended) return false;
+    keepUnread(window);
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      return false;
+    }
+    append(window, next.value);
+    return true;
+  };
+
+  try {
+    while (window.bytes.length - window.pos < 3 && (await more()));
+    const bytes = window.bytes;
+    if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+      window.pos = 3;
+      window.lineStart = 3;
+    }
+    for (;;) {
+      skipBlank(window);
+      if (window.pos < window.bytes.length) break;
+      if (!(await more())) return;
+    }
+    if (window.bytes[window.pos] === OPEN_BRACKET) yield* readArray(window, more, sourceName);
+    else yield* readNdjson(window, more);
+  } finally {
+    // The consumer may stop early (a limit, a signal): let the source close its file.
+    if (!ended) await iterator.return?.();
+  }
+}
+
+async function* readNdjson(window: Window, more: () => Promise<boolean>): AsyncGenerator<InputItem> {
+  const scan = createScanState();
+  // How far from `pos` the current chunk has been searched for a line feed already.
+  let searched = 0;
+  for (;;) {
+    const bytes = window.bytes;
+    let lineFeed = bytes.indexOf(LF, window.pos + searched);
+    while (lineFeed !== -1) {
+      const item = ndjsonLine(window, lineFeed, scan);
+      if (item) yield item;
+      window.line++;
+      window.pos = lineFeed + 1;
+      window.lineStart = window.pos;
+      window.columnBase = 0;
+      lineFeed = bytes.indexOf(LF, window.pos);
+    }
+    searched = bytes.length - window.pos;
+    if (!(await more())) break;
+  }
+  if (window.pos < window.bytes.length) {
+    const item = ndjsonLine(window, window.bytes.length, scan);
+    if (item) yield item;
+  }
+}
+
+/** The line from `pos` to `end`: an element, a rejection, or nothing when it is blank. */
+function ndjsonLine(window: Window, end: number, scan: ScanState): InputItem | undefined {
+  const bytes = window.bytes;
+  let start = window.pos;
+  while (start < end && isJsonSpace(bytes[start]!)) start++;
+  while (end > start && isJsonSpace(bytes[end - 1]!)) end--;
+  if (start === end) return undefined;
+  scanValue(bytes, start, end, true, scan);
+  if (scan.status !== SCAN_ERROR && scan.end === end) {
+    const item = elementItem(bytes, start, scan, window.line);
+    shrinkScratch(scan);
+    return item;
+  }
+  let at = scan.errorIndex;
+  let problem = scan.message;
+  if (scan.status !== SCAN_ERROR) {
+    at = scan.end;
+    while (isJsonSpace(bytes[at]!)) at++;
+    problem = `unexpected ${describeByte(bytes, at, end)} after the value (one JSON value per line)`;
+  }
+  shrinkScratch(scan);
+  return { kind: "rejected", line: window.line, reason: `column ${locate(window, at).column}: ${problem}` };
+}
+
+// Where the array reader is: before '[', after '[', after ',', after an element, after ']'.
+const OPENING = 0;
+const FIRST = 1;
+const NEXT = 2;
+const AFTER_ELEMENT = 3;
+const CLOSED = 4;
+
+async function* readArray(window: Window, more: () => Promise<boolean>, sourceName: string): AsyncGenerator<InputItem> {
+  const scan = createScanState();
+  const fail = (message: string, at: number): never => {
+    const { line, column } = locate(window, at);
+    throw new InputSyntaxError(message, sourceName, line, column);
+  };
+  let phase = OPENING;
+  let final = false;
+  // After an element ran past the bytes at hand, wait until there are this many before scanning it
+  // again: doubling keeps a huge element's total rescanning linear.
+  let waitFor = 0;
+  for (;;) {
+    scanning: for (;;) {
+      skipBlank(window);
+      const bytes = window.bytes;
+      const at = window.pos;
+      if (at >= bytes.length) break;
+      const byte = bytes[at]!;
+      switch (phase) {
+        case OPENING:
+          window.pos++; // the '[' that chose the format
+          phase = FIRST;
+          continue;
+        case FIRST:
+        case NEXT: {
+          if (byte === CLOSE_BRACKET) {
+            if (phase === NEXT) fail("expected a value after ',', found ']' (a trailing comma)", at);
+            window.pos++;
+            phase = CLOSED;
+            continue;
+          }
+          if (bytes.length - at < waitFor && !final) break scanning;
+          scanValue(bytes, at, bytes.length, final, scan);
+          if (scan.status === SCAN_INCOMPLETE) {
+            waitFor = 2 * (bytes.length - at);
+            break scanning;
+          }
+          waitFor = 0;
+          if (scan.status === SCAN_ERROR) fail(scan.message, scan.errorIndex);
+          // skipBlank has counted the lines up to `at`.
+          const item = elementItem(bytes, at, scan, window.line);
+          shrinkScratch(scan);
+          passValue(window, scan);
+          phase = AFTER_ELEMENT;
+          yield item;
+          continue;
+        }
+        case AFTER_ELEMENT:
+          if (byte === COMMA) phase = NEXT;
+          else if (byte === CLOSE_BRACKET) phase = CLOSED;
+          else fail(`expected ',' or ']' after an array element, found ${describeByte(bytes, at, bytes.length)}`, at);
+          window.pos++;
+          continue;
+        default:
+          fail(`unexpected ${describeByte(bytes, at, bytes.length)} after the end of the array`, at);
+      }
+    }
+    if (final) break;
+    final = !(await more());
+  }
+  if (phase !== CLOSED) {
+    fail(
+      phase === NEXT ? "unexpected end of input: expected a value after ','" : "unexpected end of input: the array is not closed with ']'",
+      window.bytes.length,
+    );
+  }
 }
