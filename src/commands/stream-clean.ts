@@ -7,6 +7,7 @@ import { defineCommand } from "citty";
 import { durationMs } from "../config/duration.ts";
 import { ExitCode } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
+import { topicLayout } from "../kafka/topics.ts";
 import { runCleanStream, type CleanStreamSummary } from "../stream/clean-stream.ts";
 import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
@@ -53,6 +54,7 @@ export const streamCleanCommand = defineCommand({
         parquetDir: config.clean.parquet_dir,
         compression: config.clean.compression,
         fileMaxRows: config.clean.file_max_rows,
+        maxBufferedRows: config.clean.max_buffered_rows,
         fileMaxAgeMs: durationMs(config.clean.file_max_age),
         sessionTimeoutMs: durationMs(config.clean.session_timeout),
         rules: {
@@ -62,6 +64,7 @@ export const streamCleanCommand = defineCommand({
           windowMs: durationMs(config.clean.window),
         },
         retry: context.retry,
+        topicLayout: topicLayout(config),
       },
       { untilCaughtUp: args["until-caught-up"] },
     );

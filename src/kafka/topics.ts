@@ -11,8 +11,16 @@ export function kstreamTopics(config: Config): string[] {
   return [config.topics.input, config.topics.staging, config.topics.dead_letter];
 }
 
-export async function ensureTopics(admin: Admin, config: Config, topics = kstreamTopics(config)): Promise<string[]> {
-  const brokers = config.kafka.brokers.join(",");
+export interface TopicLayout {
+  readonly partitions: number;
+  readonly replicationFactor: number;
+}
+
+export function topicLayout(config: Config): TopicLayout {
+  return { partitions: config.topics.partitions, replicationFactor: config.topics.replication_factor };
+}
+
+export async function ensureTopics(admin: Admin, topics: string[], layout: TopicLayout): Promise<string[]> {
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((topic) => !existing.has(topic));
@@ -21,13 +29,13 @@ export async function ensureTopics(admin: Admin, config: Config, topics = kstrea
       waitForLeaders: true,
       topics: missing.map((topic) => ({
         topic,
-        numPartitions: config.topics.partitions,
-        replicationFactor: config.topics.replication_factor,
+        numPartitions: layout.partitions,
+        replicationFactor: layout.replicationFactor,
       })),
     });
-    log.info(`created topics ${missing.join(", ")} (${config.topics.partitions} partitions, replication ${config.topics.replication_factor})`);
+    log.info(`created topics ${missing.join(", ")} (${layout.partitions} partitions, replication ${layout.replicationFactor})`);
     return missing;
   } catch (error) {
-    throw toKafkaError(error, "cannot create topics", { brokers, topics: topics.join(",") });
+    throw toKafkaError(error, "cannot create topics", { topics: topics.join(",") });
   }
 }

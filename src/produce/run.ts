@@ -8,7 +8,7 @@ import { InputSyntaxError, KstreamError } from "../errors.ts";
 import { readElements, openInput } from "../input/index.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import type { KafkaContext } from "../kafka/client.ts";
-import { ensureTopics } from "../kafka/topics.ts";
+import { ensureTopics, kstreamTopics, topicLayout } from "../kafka/topics.ts";
 import type { Ledger, Rejection } from "../ledger/ledger.ts";
 import { log } from "../ui/log.ts";
 import { createProgress } from "../ui/progress.ts";
@@ -38,6 +38,8 @@ export interface ProduceSummary {
   rejections: Rejection[];
   error?: string;
 }
+
+const MAX_REQUEST_BYTES = 512 * 1024;
 
 /** Rejections echoed in the summary; all of them are counted, and the ledger keeps more. */
 const SUMMARY_REJECTIONS = 20;
@@ -76,8 +78,9 @@ export async function produceRecords(
 
   let accepted = 0;
   let batch: Message[] = [];
+  let batchBytes = 0;
   try {
-    for await (const item of readElements(input.chunks, input.name)) {
+    for await (const item of readElements(input.stream, input.name)) {
       if (shutdownSignal.aborted) {
         summary.status = "interrupted";
         break;
@@ -93,10 +96,16 @@ export async function produceRecords(
         summary.sent++;
       } else {
         batch.push({ key: item.key ?? null, value: item.json, headers: { [RUN_HEADER]: runId! } });
+        batchBytes += item.bytes;
         const elapsed = performance.now() - startedAt;
-        if (batch.length >= dueCount(summary.sent + sink.inFlight, elapsed, config.produce.rate, config.produce.batch_size)) {
+        // Requests stay well under the broker's 1 MB record-batch limit, whatever the record size.
+        if (
+          batchBytes >= MAX_REQUEST_BYTES ||
+          batch.length >= dueCount(summary.sent + sink.inFlight, elapsed, config.produce.rate, config.produce.batch_size)
+        ) {
           await sink.send(batch, startedAt);
           batch = [];
+          batchBytes = 0;
         }
       }
       progress.update({ records: accepted, bytes: summary.bytes, extra: summary.rejected ? { rejected: summary.rejected } : undefined });
@@ -157,7 +166,7 @@ async function openSink(
   let partitionMetadata;
   try {
     await admin.connect();
-    await ensureTopics(admin, config);
+    await ensureTopics(admin, kstreamTopics(config), topicLayout(config));
     partitionMetadata = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions;
   } catch (error) {
     throw toKafkaError(error, "cannot prepare the input topic", { brokers, topic });

@@ -7,6 +7,7 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import { KafkaError, KstreamError } from "../errors.ts";
 import { toKafkaError } from "../kafka/errors.ts";
+import { ensureTopics } from "../kafka/topics.ts";
 import { log } from "../ui/log.ts";
 import { createProgress } from "../ui/progress.ts";
 import { shutdownSignal } from "../ui/shutdown.ts";
@@ -34,13 +35,19 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
   const startedAt = performance.now();
   const admin = kafka.admin();
   await connectAdmin(admin, topic);
+  try {
+    await ensureTopics(admin, [settings.stagingTopic, settings.deadLetterTopic], settings.topicLayout);
+  } catch (error) {
+    await admin.disconnect();
+    throw error;
+  }
 
   const consumer: Consumer = kafka.consumer({
     groupId: settings.groupId,
     readUncommitted: false,
     maxWaitTimeInMs: 500,
-    maxBytesPerPartition: 4 * 1024 * 1024,
-    maxBytes: 16 * 1024 * 1024,
+    maxBytesPerPartition: 2 * 1024 * 1024,
+    maxBytes: 8 * 1024 * 1024,
     sessionTimeout: settings.sessionTimeoutMs,
     heartbeatInterval: Math.max(500, Math.floor(settings.sessionTimeoutMs / 10)),
     rebalanceTimeout: 60_000,
@@ -95,7 +102,7 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     if (!event.payload.restart) fail(event.payload.error);
   });
 
-  const eachBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+  const eachBatch = async ({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload) => {
     highWatermarks.set(batch.partition, BigInt(batch.highWatermark));
     if (stopping || !isRunning() || isStale()) return;
     const pending = workers.get(batch.partition);
@@ -106,7 +113,23 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
       await worker.process(batch.messages);
       if (targets && worker.nextOffset >= (targets.get(batch.partition) ?? 0n)) await worker.flushIfDue(Date.now(), true);
     });
+    await enforceMemoryBudget();
+    // Moves kafkajs' fetch position only: offsets are committed by the partition's transaction.
+    if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
     await heartbeat();
+  };
+
+  /** Past max_buffered_rows across partitions, the fullest partition ends its cycle early. */
+  const enforceMemoryBudget = async () => {
+    const ready = [...workers.values()].map((pending) => Bun.peek(pending)).filter((w): w is PartitionWorker => !(w instanceof Promise) && w !== undefined && !(w instanceof Error));
+    let total = ready.reduce((sum, worker) => sum + worker.bufferedRows, 0);
+    while (total > settings.maxBufferedRows) {
+      const fullest = ready.reduce((a, b) => (b.bufferedRows > a.bufferedRows ? b : a));
+      const rows = fullest.bufferedRows;
+      if (rows === 0) return;
+      await fullest.serial.run(() => fullest.flushIfDue(Date.now(), true));
+      total -= rows;
+    }
   };
 
   const progress = createProgress({ label: "cleaned", plainEverySeconds: 10 });

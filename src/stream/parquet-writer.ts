@@ -45,7 +45,8 @@ export interface WrittenFile {
 }
 
 export function encodeParquet(columns: ParquetColumns, compression: ParquetCompression): Uint8Array {
-  const columnData = Object.entries(columns).map(([name, data]) => ({ name, data }));
+  // Column order is SCHEMA's, not the object's.
+  const columnData = SCHEMA.slice(1).map(({ name }) => ({ name, data: columns[name as keyof ParquetColumns] }));
   const buffer = parquetWriteBuffer({
     columnData,
     schema: SCHEMA as never,

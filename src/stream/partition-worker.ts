@@ -14,6 +14,7 @@ import { cleanMessage } from "../clean/record.ts";
 import { stagingMessage } from "../clean/staging.ts";
 import type { CleanRules } from "../clean/types.ts";
 import { toKafkaError } from "../kafka/errors.ts";
+import type { TopicLayout } from "../kafka/topics.ts";
 import { log } from "../ui/log.ts";
 import { deadLetterMessage } from "./dead-letter.ts";
 import { crashPoint } from "./faults.ts";
@@ -22,6 +23,9 @@ import { recoverPartition } from "./recovery.ts";
 import { createSerial, type Serial } from "./serial.ts";
 
 const MAX_TRANSACTION_TIMEOUT_MS = 15 * 60_000;
+/** Staging and dead-letter messages per send, in bytes: well under the broker's default 1 MB batch limit. */
+const MAX_SEND_BYTES = 256 * 1024;
+const MAX_SENDS_IN_FLIGHT = 4;
 
 export interface StreamSettings {
   readonly groupId: string;
@@ -31,8 +35,11 @@ export interface StreamSettings {
   readonly parquetDir: string;
   readonly compression: "snappy" | "uncompressed";
   readonly fileMaxRows: number;
+  readonly maxBufferedRows: number;
   readonly fileMaxAgeMs: number;
   readonly sessionTimeoutMs: number;
+  /** Partitions and replication of the staging and dead-letter topics when stream-clean creates them. */
+  readonly topicLayout: TopicLayout;
   readonly rules: CleanRules;
   readonly retry: { retries: number; initialRetryTime: number; maxRetryTime: number };
 }
@@ -50,6 +57,8 @@ export interface PartitionWorker {
   readonly serial: Serial;
   /** Next input offset to process; everything below it is processed (committed or in the open cycle). */
   readonly nextOffset: bigint;
+  /** Rows of the open cycle held in memory. */
+  readonly bufferedRows: number;
   /** Offset committed with the last transaction: everything below it is durable. */
   readonly committedOffset: bigint;
   /** Cleans and stages one fetched batch; returns once the batch is buffered and sent (not committed). */
@@ -100,6 +109,7 @@ export async function startPartitionWorker(
   let cycleStartedAt = 0;
   let cycleMessages = 0;
   let sends: Promise<unknown>[] = [];
+  let unacknowledged = 0;
 
   const beginCycle = async () => {
     try {
@@ -152,10 +162,14 @@ export async function startPartitionWorker(
     get committedOffset() {
       return committed;
     },
+    get bufferedRows() {
+      return sink.rowCount;
+    },
 
     async process(messages) {
       let staged: Message[] = [];
       let deadLetters: Message[] = [];
+      let pendingBytes = 0;
       const sendPending = () => {
         const topicMessages = [];
         if (staged.length > 0) topicMessages.push({ topic: settings.stagingTopic, messages: staged });
@@ -165,10 +179,16 @@ export async function startPartitionWorker(
         // Awaited at the end of the cycle, where a failure aborts it; not an unhandled rejection here.
         send.catch(() => undefined);
         sends.push(send);
+        unacknowledged++;
+        send.finally(() => unacknowledged--).catch(() => undefined);
         staged = [];
         deadLetters = [];
+        pendingBytes = 0;
       };
       for (const message of messages) {
+        // Backpressure: cleaning outruns the transactional producer, and every message waiting
+        // for its send holds memory. A few sends in flight keep the pipe full.
+        if (unacknowledged >= MAX_SENDS_IN_FLIGHT) await Promise.race(sends.slice(-MAX_SENDS_IN_FLIGHT)).catch(() => undefined);
         const offset = BigInt(message.offset);
         // After a rebalance kafkajs may re-deliver from an older position: skip what is done.
         if (offset < nextOffset) continue;
@@ -182,11 +202,15 @@ export async function startPartitionWorker(
             value,
             headers: { "kstream-source-partition": String(partition), "kstream-source-offset": message.offset },
           });
+          pendingBytes += value.length + 64;
           counters.cleaned++;
         } else {
           deadLetters.push(deadLetterMessage(message, topic, partition, outcome.verdict));
+          pendingBytes += (message.value?.length ?? 0) + (message.key?.length ?? 0) + 256;
           counters.dead_lettered++;
         }
+        // A produce request's record batch must stay under the broker's message.max.bytes (1 MB by default).
+        if (pendingBytes >= MAX_SEND_BYTES) sendPending();
         counters.read++;
         cycleMessages++;
         nextOffset = offset + 1n;

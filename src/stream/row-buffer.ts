@@ -1,19 +1,13 @@
 /**
  * Cleaned rows of one (partition, ingest date) kept column by column until the cycle ends: one
- * array per column instead of one object per row, which is what the Parquet writer wants anyway.
+ * array per column instead of one object per row, and the integer columns in typed arrays (8 bytes
+ * a value, no per-value objects), which keeps a 100,000-row cycle small and is what the Parquet
+ * writer wants anyway.
  */
 import type { CleanRow } from "../clean/types.ts";
 
-export interface RowBuffer {
-  readonly count: number;
-  readonly minOffset: bigint;
-  readonly maxOffset: bigint;
-  append(row: CleanRow): void;
-  columns(): ParquetColumns;
-}
-
 export interface ParquetColumns {
-  id: bigint[];
+  id: BigInt64Array;
   first_name: string[];
   last_name: Array<string | null>;
   email: string[];
@@ -21,30 +15,56 @@ export interface ParquetColumns {
   ip_addr: string[];
   date: Array<string | null>;
   country: Array<string | null>;
-  timestamp: bigint[];
-  source_partition: number[];
-  source_offset: bigint[];
+  timestamp: BigInt64Array;
+  source_partition: Int32Array;
+  source_offset: BigInt64Array;
 }
 
+export interface RowBuffer {
+  readonly count: number;
+  readonly minOffset: bigint;
+  readonly maxOffset: bigint;
+  append(row: CleanRow): void;
+  /** The columns trimmed to `count` rows (views, no copy). */
+  columns(): ParquetColumns;
+}
+
+const INITIAL_CAPACITY = 1024;
+
 export function createRowBuffer(): RowBuffer {
-  const columns: ParquetColumns = {
-    id: [],
-    first_name: [],
-    last_name: [],
-    email: [],
-    gender: [],
-    ip_addr: [],
-    date: [],
-    country: [],
-    timestamp: [],
-    source_partition: [],
-    source_offset: [],
+  let capacity = INITIAL_CAPACITY;
+  let ids = new BigInt64Array(capacity);
+  let timestamps = new BigInt64Array(capacity);
+  let offsets = new BigInt64Array(capacity);
+  const strings = {
+    first_name: [] as string[],
+    last_name: [] as Array<string | null>,
+    email: [] as string[],
+    gender: [] as Array<string | null>,
+    ip_addr: [] as string[],
+    date: [] as Array<string | null>,
+    country: [] as Array<string | null>,
   };
+  let count = 0;
+  let partition = 0;
   let minOffset = -1n;
   let maxOffset = -1n;
+
+  const grow = () => {
+    capacity *= 2;
+    const bigger = (old: BigInt64Array) => {
+      const next = new BigInt64Array(capacity);
+      next.set(old);
+      return next;
+    };
+    ids = bigger(ids);
+    timestamps = bigger(timestamps);
+    offsets = bigger(offsets);
+  };
+
   return {
     get count() {
-      return columns.id.length;
+      return count;
     },
     get minOffset() {
       return minOffset;
@@ -53,21 +73,29 @@ export function createRowBuffer(): RowBuffer {
       return maxOffset;
     },
     append(row) {
+      if (count === capacity) grow();
       const offset = BigInt(row.source_offset);
       if (minOffset < 0n || offset < minOffset) minOffset = offset;
       if (offset > maxOffset) maxOffset = offset;
-      columns.id.push(BigInt(row.id));
-      columns.first_name.push(row.first_name);
-      columns.last_name.push(row.last_name);
-      columns.email.push(row.email);
-      columns.gender.push(row.gender);
-      columns.ip_addr.push(row.ip_addr);
-      columns.date.push(row.date);
-      columns.country.push(row.country);
-      columns.timestamp.push(BigInt(row.timestamp));
-      columns.source_partition.push(row.source_partition);
-      columns.source_offset.push(offset);
+      ids[count] = BigInt(row.id);
+      timestamps[count] = BigInt(row.timestamp);
+      offsets[count] = offset;
+      partition = row.source_partition;
+      strings.first_name.push(row.first_name);
+      strings.last_name.push(row.last_name);
+      strings.email.push(row.email);
+      strings.gender.push(row.gender);
+      strings.ip_addr.push(row.ip_addr);
+      strings.date.push(row.date);
+      strings.country.push(row.country);
+      count++;
     },
-    columns: () => columns,
+    columns: () => ({
+      id: ids.subarray(0, count),
+      ...strings,
+      timestamp: timestamps.subarray(0, count),
+      source_partition: new Int32Array(count).fill(partition),
+      source_offset: offsets.subarray(0, count),
+    }),
   };
 }

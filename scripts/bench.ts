@@ -1,0 +1,173 @@
+/**
+ * Benchmarks of the compiled kstream against a baseline tool we did not write (kcat), on the local
+ * broker, in the same run. Prints a Markdown table on stdout and writes JSON under bench-results/.
+ * Each figure is the median of --runs runs after one warm-up; min and max are shown because this
+ * machine is shared and noisy. Figures only: nothing here passes or fails.
+ *
+ *   bun scripts/bench.ts [--records 1000000] [--runs 3] [--stages produce,clean] [--broker 127.0.0.1:9092]
+ */
+import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+const { values: flags } = parseArgs({
+  options: {
+    records: { type: "string", default: "1000000" },
+    runs: { type: "string", default: "3" },
+    stages: { type: "string", default: "produce,clean" },
+    broker: { type: "string", default: process.env.KSTREAM_TEST_BROKER ?? "127.0.0.1:9092" },
+  },
+});
+
+const ROOT = resolve(import.meta.dir, "..");
+const KSTREAM = join(ROOT, "dist", "kstream");
+const records = Number(flags.records);
+const runs = Math.max(1, Number(flags.runs));
+const broker = flags.broker!;
+const work = join(tmpdir(), `kstream-bench-${process.pid}`);
+mkdirSync(work, { recursive: true });
+
+interface Sample {
+  wallSeconds: number;
+  cpuSeconds: number;
+  peakRssMb: number;
+}
+
+interface Row {
+  stage: string;
+  tool: string;
+  records: number;
+  bytes: number;
+  samples: Sample[];
+}
+
+/** Runs a command to completion, measuring wall time, CPU and peak RSS of that process. */
+async function measure(command: string[], options: { stdinFile?: string; env?: Record<string, string> } = {}): Promise<Sample> {
+  const started = performance.now();
+  const child = Bun.spawn(command, {
+    stdin: options.stdinFile ? Bun.file(options.stdinFile) : "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+    env: { ...process.env, ...options.env },
+  });
+  const [stderr, exitCode] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+  const wallSeconds = (performance.now() - started) / 1000;
+  if (exitCode !== 0) throw new Error(`${command.join(" ")} exited ${exitCode}:\n${stderr}`);
+  const usage = child.resourceUsage()!;
+  return { wallSeconds, cpuSeconds: Number(usage.cpuTime.total) / 1e6, peakRssMb: usage.maxRSS / 1024 / 1024 };
+}
+
+function uniqueTopic(label: string): string {
+  return `bench_${label}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+}
+
+function benchConfig(topic: string, ledger: string, run = ""): string {
+  const path = join(work, `${topic}${run}.toml`);
+  writeFileSync(
+    path,
+    `[kafka]\nbrokers = ["${broker}"]\n[topics]\ninput = "${topic}"\nstaging = "${topic}${run}_stage"\ndead_letter = "${topic}${run}_dlq"\n` +
+      `[ledger]\npath = "${ledger}"\n[clean]\ngroup_id = "${topic}${run}_group"\nparquet_dir = "${join(work, `${topic}${run}_parquet`)}"\n`,
+  );
+  return path;
+}
+
+async function stageProduce(input: string, bytes: number): Promise<Row[]> {
+  const kstreamRow: Row = { stage: "produce", tool: "kstream produce", records, bytes, samples: [] };
+  const kcatRow: Row = { stage: "produce", tool: "kcat -P", records, bytes, samples: [] };
+  for (let i = 0; i <= runs; i++) {
+    const topic = uniqueTopic("produce");
+    const config = benchConfig(topic, join(work, `${topic}.db`));
+    const ours = await measure([KSTREAM, "produce", input, "--config", config, "--quiet"]);
+    const kcatTopic = uniqueTopic("kcat");
+    // kstream creates its topics itself; give the kcat baseline the same 3-partition topic up front.
+    await measure([KSTREAM, "produce", input, "--config", benchConfig(kcatTopic, join(work, "x.db")), "--limit", "0", "--quiet"]);
+    const theirs = await measure(["kcat", "-b", broker, "-P", "-t", kcatTopic, "-X", "acks=all", "-X", "enable.idempotence=true", "-l", input]);
+    if (i === 0) continue; // warm-up
+    kstreamRow.samples.push(ours);
+    kcatRow.samples.push(theirs);
+  }
+  return [kstreamRow, kcatRow];
+}
+
+/** One input topic produced once; each run cleans it with a fresh group, staging topics and folder. */
+async function stageClean(input: string, bytes: number): Promise<Row[]> {
+  const kstreamRow: Row = { stage: "clean", tool: "kstream stream-clean", records, bytes, samples: [] };
+  const kcatRow: Row = { stage: "clean", tool: "kcat -C", records, bytes, samples: [] };
+  const topic = uniqueTopic("clean");
+  await measure([KSTREAM, "produce", input, "--config", benchConfig(topic, join(work, "clean.db")), "--quiet"]);
+  for (let i = 0; i <= runs; i++) {
+    const config = benchConfig(topic, join(work, "clean.db"), `_run${i}`);
+    const ours = await measure([KSTREAM, "stream-clean", "--until-caught-up", "--config", config, "--quiet"]);
+    const theirs = await measure(["kcat", "-b", broker, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\n"]);
+    rmSync(join(work, `${topic}_run${i}_parquet`), { recursive: true, force: true });
+    if (i === 0) continue; // warm-up
+    kstreamRow.samples.push(ours);
+    kcatRow.samples.push(theirs);
+  }
+  return [kstreamRow, kcatRow];
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function summarize(row: Row) {
+  const perSecond = row.samples.map((s) => row.records / s.wallSeconds);
+  return {
+    stage: row.stage,
+    tool: row.tool,
+    records: row.records,
+    records_per_second: { median: median(perSecond), min: Math.min(...perSecond), max: Math.max(...perSecond) },
+    mb_per_second: median(row.samples.map((s) => row.bytes / 1e6 / s.wallSeconds)),
+    wall_seconds: median(row.samples.map((s) => s.wallSeconds)),
+    cpu_seconds: median(row.samples.map((s) => s.cpuSeconds)),
+    peak_rss_mb: { median: median(row.samples.map((s) => s.peakRssMb)), max: Math.max(...row.samples.map((s) => s.peakRssMb)) },
+  };
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function main() {
+  const input = join(work, "input.ndjson");
+  const generator = Bun.spawn(["node_modules/.bin/bun", "scripts/gen-sample.ts", "--records", String(records), "--out", input], { cwd: ROOT, stderr: "inherit" });
+  if ((await generator.exited) !== 0) throw new Error("gen-sample failed");
+  const bytes = statSync(input).size;
+
+  const rows: Row[] = [];
+  const stages = flags.stages!.split(",");
+  if (stages.includes("produce")) rows.push(...(await stageProduce(input, bytes)));
+  if (stages.includes("clean")) rows.push(...(await stageClean(input, bytes)));
+
+  const summaries = rows.map(summarize);
+  const cpus = navigator.hardwareConcurrency;
+  const memoryGb = Math.round(Number((await Bun.file("/proc/meminfo").text()).match(/MemTotal:\s+(\d+)/)?.[1] ?? 0) / 1024 / 1024);
+  const header = `kstream benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus} cores, ${memoryGb} GB, ${fmt(records)} records (${fmt(bytes / 1e6, 1)} MB), median of ${runs} runs after a warm-up`;
+  const lines = [
+    header,
+    "",
+    "| stage | tool | records/s (min–max) | MB/s | wall s | CPU s | peak RSS MB | ratio to baseline |",
+    "|---|---|---|---|---|---|---|---|",
+  ];
+  for (const summary of summaries) {
+    const baseline = summaries.find((s) => s.stage === summary.stage && s.tool.startsWith("kcat"));
+    const ratio = baseline && baseline !== summary ? fmt(summary.records_per_second.median / baseline.records_per_second.median, 2) : "—";
+    lines.push(
+      `| ${summary.stage} | ${summary.tool} | ${fmt(summary.records_per_second.median)} (${fmt(summary.records_per_second.min)}–${fmt(summary.records_per_second.max)}) | ${fmt(summary.mb_per_second, 1)} | ${fmt(summary.wall_seconds, 2)} | ${fmt(summary.cpu_seconds, 2)} | ${fmt(summary.peak_rss_mb.median)} | ${ratio} |`,
+    );
+  }
+  console.log(lines.join("\n"));
+  const resultsDir = join(ROOT, "bench-results");
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `bench-${new Date().toISOString().replaceAll(":", "-")}.json`);
+  writeFileSync(file, JSON.stringify({ header, cpus, memoryGb, records, bytes, runs, results: summaries }, null, 2));
+  console.error(`results: ${file}`);
+}
+
+try {
+  await main();
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
