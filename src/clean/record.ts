@@ -1,25 +1,34 @@
 /**
  * One Kafka message's value → a cleaned row, or the reason it goes to the dead-letter topic.
- * Pure and total: whatever bytes arrive (invalid UTF-8, hostile nesting, `__proto__` keys), the
- * answer is a row or a dead letter, never an exception.
+ * Pure and total: whatever bytes arrive (invalid UTF-8, hostile nesting, `__proto__` keys, huge
+ * strings), the answer is a row or a dead letter, never an exception. Runs once per record.
  */
-import { cleanCountry, cleanEmail, cleanFirstName, cleanGender, cleanId, cleanIp, cleanLastName, compileDateFormats } from "./rules.ts";
-import type { CleanOutcome, CleanRules } from "./types.ts";
+import {
+  cleanCountry, cleanEmail, cleanFirstName, cleanGender, cleanId, cleanIp, cleanLastName, compileDateFormats, describeBadId, shorten,
+  type DateMatcher,
+} from "./rules.ts";
+import type { CleanOutcome, CleanRules, DeadLetterReason } from "./types.ts";
+import { isRepresentableWindow, windowOf } from "./window.ts";
 
+/** Where and when the message was read. */
 export interface MessageMeta {
   /** Kafka record timestamp, ms since the epoch. */
   readonly timestamp: number;
   readonly partition: number;
+  /** Kafka offset (int64) as a decimal string. */
   readonly offset: string;
 }
 
+/** Longest text taken from the input into a dead-letter message (it travels in a Kafka header). */
+const MAX_DETAIL = 200;
+
+// fatal: invalid UTF-8 is refused rather than replaced. A leading byte-order mark is dropped,
+// as RFC 8259 lets a JSON parser do.
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Own properties only: a `__proto__` or `constructor` key in the input is data, never the prototype's. */
-const field = (record: Record<string, unknown>, name: string): unknown => (Object.hasOwn(record, name) ? record[name] : undefined);
-
+/** Cleans one message value. A tombstone (null value) is dead-lettered as invalid_json: it holds no JSON. */
 export function cleanMessage(value: Uint8Array | null, meta: MessageMeta, rules: CleanRules): CleanOutcome {
-  if (value === null) return dead("invalid_json", "the message has no value (a tombstone)");
+  if (value === null) return dead("invalid_json", "the message has no value (a tombstone), so no JSON");
   let text: string;
   try {
     text = strictUtf8.decode(value);
@@ -30,47 +39,57 @@ export function cleanMessage(value: Uint8Array | null, meta: MessageMeta, rules:
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    const reason = error instanceof RangeError ? "the value is nested too deeply to parse" : `the value is not valid JSON: ${(error as Error).message}`;
-    return dead("invalid_json", reason);
+    // SyntaxError for bad JSON; RangeError when nesting exhausts the parser's stack.
+    const detail = error instanceof Error ? error.message : "unknown parser error";
+    return dead("invalid_json", `the value is not valid JSON: ${shorten(detail, MAX_DETAIL)}`);
   }
   return cleanParsed(parsed, meta, rules);
 }
 
-/** The rules applied to an already parsed value (also used to check that cleaning is idempotent). */
+// The rules object stays the same for a whole run: keep its date matcher at hand.
+let matcherFormats: readonly string[] | undefined;
+let matcher: DateMatcher = () => null;
+
+/**
+ * The rules applied to a value JSON.parse returned (exported so that tests can check that
+ * cleaning a cleaned row changes nothing). Fields are read as own properties only, so a
+ * `__proto__` or `constructor` key is data and a missing field never resolves to Object.prototype's.
+ */
 export function cleanParsed(parsed: unknown, meta: MessageMeta, rules: CleanRules): CleanOutcome {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     const kind = parsed === null ? "null" : Array.isArray(parsed) ? "an array" : `a ${typeof parsed}`;
     return dead("not_an_object", `the value is ${kind}, not a JSON object`);
   }
   const record = parsed as Record<string, unknown>;
-  const rawId = field(record, "id");
+  const rawId = Object.hasOwn(record, "id") ? record.id : undefined;
   const id = cleanId(rawId);
-  if (id === undefined) {
-    const shown = rawId === undefined ? "missing" : truncate(JSON.stringify(rawId) ?? String(rawId));
-    return dead("invalid_id", `id is ${rawId === undefined ? shown : `not a safe integer: ${shown}`}`);
+  if (id === undefined) return dead("invalid_id", describeBadId(rawId));
+  const { timestamp } = meta;
+  if (!Number.isInteger(timestamp) || !isRepresentableWindow(windowOf(timestamp, rules.windowMs))) {
+    return dead("invalid_timestamp", `the record timestamp ${timestamp} ms is not a whole number of ms within ±8.64e15 of the epoch`);
+  }
+  if (rules.dateFormats !== matcherFormats) {
+    matcherFormats = rules.dateFormats;
+    matcher = compileDateFormats(rules.dateFormats);
   }
   return {
     kind: "row",
     row: {
       id,
-      first_name: cleanFirstName(field(record, "first_name"), rules.nullPlaceholder),
-      last_name: cleanLastName(field(record, "last_name")),
-      email: cleanEmail(field(record, "email"), rules.nullPlaceholder),
-      gender: cleanGender(field(record, "gender")),
-      ip_addr: cleanIp(field(record, "ip_address"), rules.defaultIp),
-      date: compileDateFormats(rules.dateFormats)(field(record, "date")),
-      country: cleanCountry(field(record, "country")),
-      timestamp: meta.timestamp,
+      first_name: cleanFirstName(Object.hasOwn(record, "first_name") ? record.first_name : undefined, rules.nullPlaceholder),
+      last_name: cleanLastName(Object.hasOwn(record, "last_name") ? record.last_name : undefined),
+      email: cleanEmail(Object.hasOwn(record, "email") ? record.email : undefined, rules.nullPlaceholder),
+      gender: cleanGender(Object.hasOwn(record, "gender") ? record.gender : undefined),
+      ip_addr: cleanIp(Object.hasOwn(record, "ip_address") ? record.ip_address : undefined, rules.defaultIp),
+      date: matcher(Object.hasOwn(record, "date") ? record.date : undefined),
+      country: cleanCountry(Object.hasOwn(record, "country") ? record.country : undefined),
+      timestamp,
       source_partition: meta.partition,
       source_offset: meta.offset,
     },
   };
 }
 
-function dead(reason: "invalid_json" | "not_an_object" | "invalid_id", message: string): CleanOutcome {
+function dead(reason: DeadLetterReason, message: string): CleanOutcome {
   return { kind: "dead", verdict: { reason, message } };
-}
-
-function truncate(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -1,164 +1,291 @@
 /**
  * One pure function per cleaning rule of SPEC.md ("Cleaning rules"). A field whose value is not a
- * string counts as missing, except `id`; "trimmed" is String.prototype.trim. None of these throws.
+ * string counts as missing, except `id`; "trimmed" and "white space" mean what
+ * String.prototype.trim means (Unicode white space and line terminators). None of these throws.
  */
 
-/** `id`: a JSON integer, an integral number, or a string of decimal digits (optional sign, white space around); a safe integer. */
-export function cleanId(value: unknown): number | undefined {
-  let number: number;
-  if (typeof value === "number") {
-    number = value;
-  } else if (typeof value === "string") {
-    const text = value.trim();
-    if (!/^[+-]?\d+$/.test(text)) return undefined;
-    number = Number(text);
-  } else {
-    return undefined;
-  }
-  if (!Number.isSafeInteger(number)) return undefined;
-  return number === 0 ? 0 : number; // no -0 in the output
-}
+// ---- text fields ----------------------------------------------------------------------------
 
-const trimmed = (value: unknown): string | undefined => {
+/**
+ * The trimmed text of a string field, or undefined when the field is missing, not a string or
+ * blank. Lone surrogates become U+FFFD here, because that is what any UTF-8 writer (Parquet, Kafka)
+ * stores: the row then holds exactly what lands on disk, and cleaning it again changes nothing.
+ */
+function trimmedText(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
   const text = value.trim();
-  return text === "" ? undefined : text;
-};
+  if (text === "") return undefined;
+  return text.isWellFormed() ? text : text.toWellFormed();
+}
 
 /** `first_name`: trimmed; missing, null or blank → the placeholder. */
 export function cleanFirstName(value: unknown, placeholder: string): string {
-  return trimmed(value) ?? placeholder;
+  return trimmedText(value) ?? placeholder;
 }
 
 /** `last_name`: trimmed; missing, null or blank → null. */
 export function cleanLastName(value: unknown): string | null {
-  return trimmed(value) ?? null;
+  return trimmedText(value) ?? null;
 }
 
 /**
- * `email`: trimmed and lower-cased; missing, null or blank → the placeholder. The placeholder
- * itself stays as it is, so cleaning a cleaned row changes nothing ("NULL" must not become "null").
+ * `email`: trimmed and lower-cased; missing, null or blank → the placeholder. An email equal to
+ * the placeholder stays as it is (not lower-cased), so that cleaning a cleaned row changes nothing.
  */
 export function cleanEmail(value: unknown, placeholder: string): string {
-  const text = trimmed(value);
+  const text = trimmedText(value);
   return text === undefined || text === placeholder ? placeholder : text.toLowerCase();
 }
 
 /** `gender`: trimmed; missing, null or blank → null. */
 export function cleanGender(value: unknown): string | null {
-  return trimmed(value) ?? null;
+  return trimmedText(value) ?? null;
 }
+
+/**
+ * A bounded memo for a per-record text rule. Real data repeats a few hundred countries and a few
+ * thousand dates, and a lookup costs a tenth of cleaning again. Long texts are not kept (a
+ * hostile 10 MB value must not stay in memory), and the memo is emptied when full.
+ */
+function memoize(rule: (text: string) => string | null): (text: string) => string | null {
+  const memo = new Map<string, string | null>();
+  return (text) => {
+    if (text.length > 64) return rule(text);
+    const known = memo.get(text);
+    if (known !== undefined) return known;
+    const result = rule(text);
+    if (memo.size >= 4096) memo.clear();
+    memo.set(text, result);
+    return result;
+  };
+}
+
+// ---- id ---------------------------------------------------------------------------------------
+
+const DECIMAL_INTEGER = /^[+-]?[0-9]+$/;
+
+/** `id`: a JSON integer, an integral number (1.0), or a decimal-digit string (sign and white space allowed); a safe integer. */
+export function cleanId(value: unknown): number | undefined {
+  let id: number;
+  if (typeof value === "number") {
+    id = value;
+  } else if (typeof value === "string") {
+    const text = value.trim();
+    if (!DECIMAL_INTEGER.test(text)) return undefined;
+    id = Number(text);
+  } else {
+    return undefined;
+  }
+  if (!Number.isSafeInteger(id)) return undefined;
+  return id === 0 ? 0 : id; // -0 would be written as a distinct value by some readers
+}
+
+/** Why a raw id is refused, in a few words for the dead-letter header; safe for any JSON value. */
+export function describeBadId(value: unknown): string {
+  if (value === undefined) return "id is missing";
+  if (value === null) return "id is null";
+  if (Array.isArray(value)) return "id is an array, not an integer";
+  switch (typeof value) {
+    case "number":
+      return Number.isInteger(value) ? `id ${value} is beyond the safe integer range (±(2^53−1))` : `id ${value} is not an integer`;
+    case "string": {
+      const shown = JSON.stringify(shorten(value, 60));
+      return DECIMAL_INTEGER.test(value.trim()) ? `id ${shown} is beyond the safe integer range (±(2^53−1))` : `id ${shown} is not a decimal integer`;
+    }
+    case "boolean":
+      return `id is a boolean (${value}), not an integer`;
+    default:
+      return `id is ${typeof value === "object" ? "an object" : `a ${typeof value}`}, not an integer`;
+  }
+}
+
+/** At most `max` UTF-16 units, never cutting a surrogate pair in two, "…" when cut. */
+export function shorten(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}
+
+// ---- ip_address -------------------------------------------------------------------------------
 
 const OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
 const DOTTED_QUAD = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
 
+/** Four decimal octets 0–255 joined by dots, no leading zeros, nothing else. */
 export function isDottedQuad(text: string): boolean {
   return DOTTED_QUAD.test(text);
 }
 
-/** `ip_addr`: trimmed; kept if a dotted-quad IPv4 address (octets 0–255, no leading zeros), else the default. */
+/** `ip_addr` (from `ip_address`): trimmed; kept if a dotted-quad IPv4 address, else the default. */
 export function cleanIp(value: unknown, defaultIp: string): string {
-  const text = trimmed(value);
-  return text !== undefined && DOTTED_QUAD.test(text) ? text : defaultIp;
+  if (typeof value !== "string") return defaultIp;
+  const text = value.trim();
+  return DOTTED_QUAD.test(text) ? text : defaultIp;
 }
 
-/** `country`: trimmed, white space runs collapsed, lower-cased, first character of each word upper-cased. */
+// ---- country ----------------------------------------------------------------------------------
+
+const WHITE_SPACE_RUN = /\s+/; // \s is the same set of code points that trim() removes
+
+/**
+ * `country`: trimmed, white space runs collapsed to one space, the whole text lower-cased, then
+ * the first character of each space-separated word upper-cased (`côte d'ivoire` → `Côte D'ivoire`).
+ */
 export function cleanCountry(value: unknown): string | null {
-  const text = trimmed(value);
+  return typeof value === "string" ? memoizedCountry(value) : null;
+}
+
+const memoizedCountry = memoize((value) => {
+  const text = trimmedText(value);
   if (text === undefined) return null;
-  return text
-    .replace(/\s+/g, " ")
-    .toLowerCase()
-    .split(" ")
-    .map((word) => {
-      const first = String.fromCodePoint(word.codePointAt(0)!);
-      return first.toUpperCase() + word.slice(first.length);
-    })
-    .join(" ");
+  const words = text.toLowerCase().split(WHITE_SPACE_RUN);
+  let result = capitalize(words[0]!);
+  for (let index = 1; index < words.length; index++) result += ` ${capitalize(words[index]!)}`;
+  return result;
+});
+
+function capitalize(word: string): string {
+  const width = word.codePointAt(0)! > 0xffff ? 2 : 1;
+  const head = word.slice(0, width);
+  const upper = head.toUpperCase();
+  if (upper.length === head.length) return upper + word.slice(width);
+  // A few characters upper-case to several (ß → SS, ﬁ → FI, ŉ → ʼN). Keep only the first one
+  // upper-case, as title case does (ß → Ss): cleaning the result again then gives the same text.
+  const firstWidth = upper.codePointAt(0)! > 0xffff ? 2 : 1;
+  return upper.slice(0, firstWidth) + upper.slice(firstWidth).toLowerCase() + word.slice(width);
 }
 
-// ---- dates ----------------------------------------------------------------------------------
+// ---- date -------------------------------------------------------------------------------------
 
-export interface DateMatcher {
-  /** dd/MM/yyyy for an accepted, real calendar date; null otherwise. */
-  (value: unknown): string | null;
-}
+/** dd/MM/yyyy for a value in an accepted form that is a real calendar date; null otherwise. */
+export type DateMatcher = (value: unknown) => string | null;
 
-const TOKEN = /yyyy|MM|M|dd|d/g;
+/** The default accepted forms (SPEC.md): day first with 1 or 2 digits, or ISO with an optional time. */
+export const DEFAULT_DATE_FORMATS: readonly string[] = ["d/M/yyyy", "yyyy-MM-dd"];
+
+type DateField = "year" | "month" | "day";
+
+const TOKENS: Readonly<Record<string, { field: DateField; source: string; fixedWidth: boolean }>> = {
+  yyyy: { field: "year", source: "([0-9]{4})", fixedWidth: true },
+  MM: { field: "month", source: "([0-9]{2})", fixedWidth: true },
+  M: { field: "month", source: "([0-9]{1,2})", fixedWidth: false },
+  dd: { field: "day", source: "([0-9]{2})", fixedWidth: true },
+  d: { field: "day", source: "([0-9]{1,2})", fixedWidth: false },
+};
+
+/** A pattern that starts with this may be followed in the value by `T` or a space and a time, which is ignored. */
 const ISO_DATE_PREFIX = "yyyy-MM-dd";
+/** hh[:mm[:ss[.fff]]] and an optional zone (Z, UTC, ±hh[:mm]); the colons may be left out (ISO basic form). */
+const TIME_SUFFIX = "(?:[Tt ][0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2}(?:[.,][0-9]{1,9})?)?)? ?(?:[Zz]|UTC|[+-][0-9]{2}(?::?[0-9]{2})?)?)?";
 
-/** Why a date pattern is unusable, or undefined when it is fine (for the config check). */
-export function validateDateFormat(pattern: string): string | undefined {
-  const tokens = pattern.match(TOKEN) ?? [];
-  const count = (names: string[]) => tokens.filter((token) => names.includes(token)).length;
-  if (count(["yyyy"]) !== 1) return `date format "${pattern}" needs exactly one yyyy`;
-  if (count(["MM", "M"]) !== 1) return `date format "${pattern}" needs exactly one M or MM`;
-  if (count(["dd", "d"]) !== 1) return `date format "${pattern}" needs exactly one d or dd`;
-  return undefined;
+interface CompiledDateFormat {
+  readonly regex: RegExp;
+  /** Capture-group numbers of the year, month and day. */
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
 }
 
-function compileOne(pattern: string): { regex: RegExp; order: Array<"y" | "m" | "d"> } {
-  const order: Array<"y" | "m" | "d"> = [];
-  let source = "";
-  let last = 0;
-  for (const match of pattern.matchAll(TOKEN)) {
-    source += escapeRegex(pattern.slice(last, match.index));
-    const token = match[0];
-    source += token === "yyyy" ? "(\\d{4})" : token.length === 2 ? "(\\d{2})" : "(\\d{1,2})";
-    order.push(token[0] === "y" ? "y" : token[0] === "M" ? "m" : "d");
-    last = match.index + token.length;
-  }
-  source += escapeRegex(pattern.slice(last));
-  // SPEC: yyyy-MM-dd may be followed by T or a space and a time, which is ignored.
-  if (pattern === ISO_DATE_PREFIX) source += "(?:[T ]\\d.*)?";
-  return { regex: new RegExp(`^${source}$`, "s"), order };
-}
+type DateFormatCompilation = { readonly ok: true; readonly format: CompiledDateFormat } | { readonly ok: false; readonly problem: string };
 
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-const matchers = new Map<string, DateMatcher>();
-
-/** Compiles the accepted date forms once; the matcher runs per record. Unusable patterns are skipped (the config refuses them first). */
-export function compileDateFormats(patterns: readonly string[]): DateMatcher {
-  const cacheKey = patterns.join("\u0000");
-  const cached = matchers.get(cacheKey);
-  if (cached) return cached;
-  const compiled = patterns.filter((pattern) => validateDateFormat(pattern) === undefined).map(compileOne);
-  const matcher: DateMatcher = (value) => {
-    const text = trimmed(value);
-    if (text === undefined) return null;
-    for (const { regex, order } of compiled) {
-      const match = regex.exec(text);
-      if (!match) continue;
-      let year = 0;
-      let month = 0;
-      let day = 0;
-      order.forEach((part, index) => {
-        const number = Number(match[index + 1]);
-        if (part === "y") year = number;
-        else if (part === "m") month = number;
-        else day = number;
-      });
-      if (isRealDate(year, month, day)) {
-        return `${String(day).padStart(2, "0")}/${String(month).padStart(2, "0")}/${String(year).padStart(4, "0")}`;
+function compileDateFormat(pattern: string): DateFormatCompilation {
+  const refuse = (problem: string): DateFormatCompilation => ({ ok: false, problem: `date format ${JSON.stringify(pattern)}: ${problem}` });
+  if (typeof pattern !== "string" || pattern === "") return refuse("is empty");
+  if (pattern.trim() !== pattern) return refuse("starts or ends with white space, which a trimmed value never has");
+  const groups: Partial<Record<DateField, number>> = {};
+  let source = "^";
+  let groupCount = 0;
+  let previousVariable: boolean | undefined; // the width kind of the token just before, when nothing separates them
+  let index = 0;
+  while (index < pattern.length) {
+    const char = pattern[index]!;
+    if (/[A-Za-z]/.test(char)) {
+      let end = index + 1;
+      while (pattern[end] === char) end++;
+      const run = pattern.slice(index, end);
+      const token = TOKENS[run];
+      if (token === undefined) return refuse(`unsupported token "${run}" (use d, dd, M, MM and yyyy; other letters are not allowed)`);
+      if (groups[token.field] !== undefined) return refuse(`has more than one ${token.field}`);
+      if (previousVariable !== undefined && (previousVariable || !token.fixedWidth)) {
+        return refuse(`"${run}" follows another number with no separator, so the value could be split more than one way`);
       }
+      groups[token.field] = ++groupCount;
+      source += token.source;
+      previousVariable = !token.fixedWidth;
+      index = end;
+    } else {
+      if (char >= "0" && char <= "9") return refuse("digits cannot be separators");
+      source += char.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+      previousVariable = undefined;
+      index++;
     }
-    return null;
-  };
-  matchers.set(cacheKey, matcher);
+  }
+  const { year, month, day } = groups;
+  if (year === undefined) return refuse("needs a year (yyyy)");
+  if (month === undefined) return refuse("needs a month (M or MM)");
+  if (day === undefined) return refuse("needs a day (d or dd)");
+  if (pattern.startsWith(ISO_DATE_PREFIX)) source += TIME_SUFFIX;
+  return { ok: true, format: { regex: new RegExp(`${source}$`), year, month, day } };
+}
+
+/** Why a date pattern is unusable, or undefined when it is fine: for the config check at start-up. */
+export function validateDateFormat(pattern: string): string | undefined {
+  const compiled = compileDateFormat(pattern);
+  return compiled.ok ? undefined : compiled.problem;
+}
+
+const matchersByList = new WeakMap<readonly string[], DateMatcher>();
+const matchersByText = new Map<string, DateMatcher>();
+
+/**
+ * The matcher for a list of accepted forms, tried in order; built once per list (cached by the
+ * list and by its content) because it runs per record. Unusable patterns are skipped, not thrown:
+ * the config refuses them first, with validateDateFormat's reason.
+ */
+export function compileDateFormats(patterns: readonly string[]): DateMatcher {
+  const byList = matchersByList.get(patterns);
+  if (byList !== undefined) return byList;
+  const key = patterns.join("\u0000");
+  let matcher = matchersByText.get(key);
+  if (matcher === undefined) {
+    const formats: CompiledDateFormat[] = [];
+    for (const pattern of patterns) {
+      const compiled = compileDateFormat(pattern);
+      if (compiled.ok) formats.push(compiled.format);
+    }
+    const memoizedDate = memoize((text) => matchDate(text, formats));
+    matcher = (value) => (typeof value === "string" ? memoizedDate(value) : null);
+    matchersByText.set(key, matcher);
+  }
+  matchersByList.set(patterns, matcher);
   return matcher;
 }
 
+function matchDate(value: string, formats: readonly CompiledDateFormat[]): string | null {
+  const text = value.trim();
+  for (const format of formats) {
+    const match = format.regex.exec(text);
+    if (match === null) continue;
+    const yearText = match[format.year]!;
+    const month = Number(match[format.month]);
+    const day = Number(match[format.day]);
+    if (isRealDate(Number(yearText), month, day)) {
+      return `${day < 10 ? "0" : ""}${day}/${month < 10 ? "0" : ""}${month}/${yearText}`;
+    }
+  }
+  return null;
+}
+
+/** A day of the proleptic Gregorian calendar, years 1–9999 (29 February only in leap years). */
 export function isRealDate(year: number, month: number, day: number): boolean {
-  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
-  return day <= days;
+  if (!(year >= 1 && year <= 9999 && month >= 1 && month <= 12 && day >= 1)) return false;
+  if (month === 2) return day <= (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28);
+  return day <= (month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31);
 }
 
 /** `date`: an accepted form that is a real calendar date, written dd/MM/yyyy; anything else → null. */
-export function cleanDate(value: unknown, patterns: readonly string[]): string | null {
+export function cleanDate(value: unknown, patterns: readonly string[] = DEFAULT_DATE_FORMATS): string | null {
   return compileDateFormats(patterns)(value);
 }

@@ -32,7 +32,12 @@ export interface CleanRow {
   source_offset: string;
 }
 
-export type DeadLetterReason = "invalid_json" | "not_an_object" | "invalid_id";
+/**
+ * Why a message is dead-lettered. SPEC.md names the first three; `invalid_timestamp` is a Kafka
+ * record timestamp that is not an integer within the range of a JavaScript Date (a producer may
+ * set any int64): such a record could be neither dated in Parquet nor given a staging window.
+ */
+export type DeadLetterReason = "invalid_json" | "not_an_object" | "invalid_id" | "invalid_timestamp";
 
 export interface DeadLetterVerdict {
   readonly reason: DeadLetterReason;
