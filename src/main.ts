@@ -14,14 +14,8 @@ type Loader = () => Promise<CommandDef<any>>;
 const subCommands: Record<string, Loader> = {
   produce: () => import("./commands/produce.ts").then((m) => m.produceCommand),
   "stream-clean": () => import("./commands/stream-clean.ts").then((m) => m.streamCleanCommand),
-  "batch-measure": () =>
-    import("./commands/not-implemented.ts").then((m) =>
-      m.notImplementedCommand("batch-measure", "Per time window: unique users and most/least represented country, to CSV"),
-    ),
-  recon: () =>
-    import("./commands/not-implemented.ts").then((m) =>
-      m.notImplementedCommand("recon", "Prove every produced record landed exactly once"),
-    ),
+  "batch-measure": () => import("./commands/batch-measure.ts").then((m) => m.batchMeasureCommand),
+  recon: () => import("./commands/recon.ts").then((m) => m.reconCommand),
   metrics: () =>
     import("./commands/not-implemented.ts").then((m) =>
       m.notImplementedCommand("metrics", "Broker, topic and consumer-group figures through the admin API"),

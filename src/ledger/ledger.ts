@@ -40,7 +40,7 @@ export interface Rejection {
 /** Rejection details kept per run; the count is always exact, the details stop here. */
 export const MAX_REJECTION_DETAILS = 10_000;
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const MIGRATIONS = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -70,7 +70,50 @@ CREATE TABLE IF NOT EXISTS run_rejections (
   line   INTEGER NOT NULL,
   reason TEXT NOT NULL
 );
+-- batch-measure --since-last: how far each staging partition was read, and the exact
+-- per-window state (distinct users, country counts) so later runs only read what is new.
+CREATE TABLE IF NOT EXISTS measure_offsets (
+  topic       TEXT NOT NULL,
+  partition   INTEGER NOT NULL,
+  next_offset INTEGER NOT NULL,
+  PRIMARY KEY (topic, partition)
+);
+CREATE TABLE IF NOT EXISTS measure_windows (
+  topic        TEXT NOT NULL,
+  window_start INTEGER NOT NULL,
+  window_end   INTEGER NOT NULL,
+  PRIMARY KEY (topic, window_start)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS measure_users (
+  topic        TEXT NOT NULL,
+  window_start INTEGER NOT NULL,
+  user         TEXT NOT NULL,
+  PRIMARY KEY (topic, window_start, user)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS measure_countries (
+  topic        TEXT NOT NULL,
+  window_start INTEGER NOT NULL,
+  country      TEXT NOT NULL,
+  count        INTEGER NOT NULL,
+  PRIMARY KEY (topic, window_start, country)
+) WITHOUT ROWID;
 `;
+
+/** What one batch of staging messages adds to the --since-last state. */
+export interface MeasureDelta {
+  readonly windows: ReadonlyMap<number, number>; // start -> end
+  readonly users: ReadonlyArray<readonly [number, string]>;
+  readonly countries: ReadonlyMap<string, number>; // `${start}\u0000${country}` -> count
+  readonly partition: number;
+  readonly nextOffset: bigint;
+}
+
+export interface StoredWindow {
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  readonly uniqueUsers: number;
+  readonly countries: Map<string, number>;
+}
 
 export interface Ledger {
   readonly path: string;
@@ -84,6 +127,10 @@ export interface Ledger {
   listRuns(): RunRow[];
   offsetRanges(runId: string): OffsetRange[];
   rejections(runId: string): Rejection[];
+  measureOffsets(topic: string): Map<number, bigint>;
+  /** Adds one batch to the --since-last state and moves the partition's offset, in one transaction. */
+  applyMeasureDelta(topic: string, delta: MeasureDelta): void;
+  measureWindows(topic: string, windowStarts?: readonly number[]): StoredWindow[];
   close(): void;
 }
 
@@ -136,7 +183,30 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
       "SELECT topic, partition, first_offset, last_offset, count FROM run_offsets WHERE run_id = $runId ORDER BY topic, partition, first_offset",
     ) as Statement<OffsetRange>,
     rejections: db.prepare("SELECT line, reason FROM run_rejections WHERE run_id = $runId ORDER BY line") as Statement<Rejection>,
+    measureOffsets: db.prepare("SELECT partition, next_offset FROM measure_offsets WHERE topic = $topic") as Statement<{ partition: number; next_offset: number }>,
+    upsertMeasureOffset: db.prepare(
+      "INSERT INTO measure_offsets (topic, partition, next_offset) VALUES ($topic, $partition, $nextOffset) ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset",
+    ),
+    insertWindow: db.prepare("INSERT OR IGNORE INTO measure_windows (topic, window_start, window_end) VALUES ($topic, $start, $end)"),
+    insertUser: db.prepare("INSERT OR IGNORE INTO measure_users (topic, window_start, user) VALUES ($topic, $start, $user)"),
+    addCountry: db.prepare(
+      "INSERT INTO measure_countries (topic, window_start, country, count) VALUES ($topic, $start, $country, $count) ON CONFLICT (topic, window_start, country) DO UPDATE SET count = count + excluded.count",
+    ),
+    allWindows: db.prepare("SELECT window_start, window_end FROM measure_windows WHERE topic = $topic ORDER BY window_start") as Statement<{ window_start: number; window_end: number }>,
+    oneWindow: db.prepare("SELECT window_start, window_end FROM measure_windows WHERE topic = $topic AND window_start = $start") as Statement<{ window_start: number; window_end: number }>,
+    windowUsers: db.prepare("SELECT COUNT(*) AS n FROM measure_users WHERE topic = $topic AND window_start = $start") as Statement<{ n: number }>,
+    windowCountries: db.prepare("SELECT country, count FROM measure_countries WHERE topic = $topic AND window_start = $start") as Statement<{ country: string; count: number }>,
   }));
+
+  const applyMeasureDelta = db.transaction((topic: string, delta: MeasureDelta) => {
+    for (const [start, end] of delta.windows) statements.insertWindow.run({ topic, start, end });
+    for (const [start, user] of delta.users) statements.insertUser.run({ topic, start, user });
+    for (const [key, count] of delta.countries) {
+      const separator = key.indexOf("\u0000");
+      statements.addCountry.run({ topic, start: Number(key.slice(0, separator)), country: key.slice(separator + 1), count });
+    }
+    statements.upsertMeasureOffset.run({ topic, partition: delta.partition, nextOffset: Number(delta.nextOffset) });
+  });
 
   const recordAck = db.transaction((runId: string, topic: string, partition: number, firstOffset: number, count: number) => {
     const lastOffset = firstOffset + count - 1;
@@ -173,6 +243,21 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
     listRuns: () => guard(path, "list runs", () => statements.list.all()),
     offsetRanges: (runId) => guard(path, "read offset ranges", () => statements.ranges.all({ runId })),
     rejections: (runId) => guard(path, "read rejections", () => statements.rejections.all({ runId })),
+    measureOffsets: (topic) =>
+      guard(path, "read batch-measure offsets", () => new Map(statements.measureOffsets.all({ topic }).map((row) => [row.partition, BigInt(row.next_offset)]))),
+    applyMeasureDelta: (topic, delta) => guard(path, "record batch-measure state", () => applyMeasureDelta(topic, delta)),
+    measureWindows: (topic, windowStarts) =>
+      guard(path, "read batch-measure state", () => {
+        const windows = windowStarts
+          ? windowStarts.flatMap((start) => statements.oneWindow.all({ topic, start }))
+          : statements.allWindows.all({ topic });
+        return windows.map(({ window_start: start, window_end: end }) => ({
+          windowStart: start,
+          windowEnd: end,
+          uniqueUsers: statements.windowUsers.get({ topic, start })?.n ?? 0,
+          countries: new Map(statements.windowCountries.all({ topic, start }).map((row) => [row.country, row.count])),
+        }));
+      }),
     close: () => db.close(),
   };
 }

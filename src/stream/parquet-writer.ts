@@ -7,7 +7,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSyn
 import { join } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { IoError } from "../errors.ts";
-import { temporaryNameFor } from "./parquet-names.ts";
+import { temporaryNameFor } from "../parquet/names.ts";
 import type { ParquetColumns } from "./row-buffer.ts";
 
 export type ParquetCompression = "snappy" | "uncompressed";

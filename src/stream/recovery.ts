@@ -7,37 +7,11 @@
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { KstreamError } from "../errors.ts";
-import { INGEST_DATE_PREFIX, isTemporaryName, type ParquetFileName, parseFileName } from "./parquet-names.ts";
+import { dateFolders, listParquetFiles } from "../parquet/listing.ts";
+import { isTemporaryName } from "../parquet/names.ts";
 
 export class RecoveryError extends KstreamError {
   override readonly name = "RecoveryError";
-}
-
-export interface ListedFile extends ParquetFileName {
-  readonly path: string;
-}
-
-/** Every kstream Parquet file under the folder, by name only (nothing is opened). */
-export function listParquetFiles(parquetDir: string): ListedFile[] {
-  const files: ListedFile[] = [];
-  for (const folder of dateFolders(parquetDir)) {
-    for (const name of readdirSync(join(parquetDir, folder))) {
-      const parsed = parseFileName(name);
-      if (parsed) files.push({ ...parsed, path: join(parquetDir, folder, name) });
-    }
-  }
-  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-function dateFolders(parquetDir: string): string[] {
-  try {
-    return readdirSync(parquetDir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && entry.name.startsWith(INGEST_DATE_PREFIX))
-      .map((entry) => entry.name);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw error;
-  }
 }
 
 export interface RecoveryResult {

@@ -1,0 +1,83 @@
+/**
+ * What recon reads: the run's ranges from the ledger, the Parquet files whose names overlap them
+ * (only their lineage columns, file by file), the dead-letter topic, and the group's committed
+ * offsets and the topic's end offsets through the admin API.
+ */
+import type { Kafka } from "kafkajs";
+import { asyncBufferFromFile, parquetRead } from "hyparquet";
+import { readTopicSnapshot } from "../kafka/snapshot.ts";
+import { toKafkaError } from "../kafka/errors.ts";
+import { listParquetFiles } from "../parquet/listing.ts";
+import type { OffsetRange } from "./arithmetic.ts";
+
+export interface DeadLetterPosition {
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/** Source positions of every dead letter of `inputTopic`, read once for all runs. */
+export async function deadLetterPositions(kafka: Kafka, deadLetterTopic: string, inputTopic: string): Promise<DeadLetterPosition[]> {
+  const positions: DeadLetterPosition[] = [];
+  const admin = kafka.admin();
+  await admin.connect();
+  const exists = (await admin.listTopics()).includes(deadLetterTopic);
+  await admin.disconnect();
+  if (!exists) return positions;
+  await readTopicSnapshot(kafka, deadLetterTopic, (_partition, messages) => {
+    for (const message of messages) {
+      const headers = message.headers ?? {};
+      if (String(headers["kstream-source-topic"] ?? "") !== inputTopic) continue;
+      positions.push({ partition: Number(String(headers["kstream-source-partition"])), offset: Number(String(headers["kstream-source-offset"])) });
+    }
+  });
+  return positions;
+}
+
+/** Calls `onRow` for the lineage of every row in files whose name range overlaps the run's ranges. */
+export async function forEachParquetLineage(
+  parquetDir: string,
+  inputTopic: string,
+  ranges: readonly OffsetRange[],
+  onRow: (partition: number, offset: number) => void,
+): Promise<number> {
+  let filesRead = 0;
+  for (const file of listParquetFiles(parquetDir)) {
+    if (file.topic !== inputTopic) continue;
+    const overlaps = ranges.some((r) => r.partition === file.partition && BigInt(r.first) <= file.lastOffset && BigInt(r.last) >= file.firstOffset);
+    if (!overlaps) continue;
+    filesRead++;
+    await parquetRead({
+      file: await asyncBufferFromFile(file.path),
+      columns: ["source_partition", "source_offset"],
+      onComplete: (rows: unknown[][]) => {
+        for (const row of rows) onRow(Number(row[0]), Number(row[1]));
+      },
+    });
+  }
+  return filesRead;
+}
+
+export interface TopicPositions {
+  readonly committed: Map<number, number>;
+  readonly end: Map<number, number>;
+}
+
+export async function topicPositions(kafka: Kafka, groupId: string, topic: string): Promise<TopicPositions> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const low = new Map(offsets.map((p) => [p.partition, Number(p.low)]));
+    const [group] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const committed = new Map<number, number>();
+    for (const { partition } of offsets) {
+      const value = group?.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
+      committed.set(partition, value === "-1" ? low.get(partition)! : Number(value));
+    }
+    return { committed, end: new Map(offsets.map((p) => [p.partition, Number(p.high)])) };
+  } catch (error) {
+    throw toKafkaError(error, "cannot read topic and group offsets", { topic, group: groupId });
+  } finally {
+    await admin.disconnect();
+  }
+}
