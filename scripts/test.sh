@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 
+# Integration tests talk to the broker scripts/kafka.sh runs (KAFKA_PORT, default 9092).
+export KSTREAM_TEST_BROKER="127.0.0.1:${KAFKA_PORT:-9092}"
 started_broker=0
 stop_broker() { if [ "$started_broker" = 1 ]; then bash scripts/kafka.sh down >/dev/null 2>&1 || true; fi; }
 trap stop_broker EXIT
