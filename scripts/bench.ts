@@ -4,7 +4,7 @@
  * Each figure is the median of --runs runs after one warm-up; min and max are shown because this
  * machine is shared and noisy. Figures only: nothing here passes or fails.
  *
- *   bun scripts/bench.ts [--records 1000000] [--runs 3] [--stages produce,clean] [--broker 127.0.0.1:9092]
+ *   bun scripts/bench.ts [--records 1000000] [--runs 3] [--stages produce,clean,measure,recon] [--broker 127.0.0.1:9092]
  */
 import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,7 +15,7 @@ const { values: flags } = parseArgs({
   options: {
     records: { type: "string", default: "1000000" },
     runs: { type: "string", default: "3" },
-    stages: { type: "string", default: "produce,clean" },
+    stages: { type: "string", default: "produce,clean,measure,recon" },
     broker: { type: "string", default: process.env.KSTREAM_TEST_BROKER ?? "127.0.0.1:9092" },
   },
 });
@@ -90,6 +90,9 @@ async function stageProduce(input: string, bytes: number): Promise<Row[]> {
   return [kstreamRow, kcatRow];
 }
 
+/** The config of the last clean run: batch-measure and recon measure on its output. */
+let lastCleanConfig: string | undefined;
+
 /** One input topic produced once; each run cleans it with a fresh group, staging topics and folder. */
 async function stageClean(input: string, bytes: number): Promise<Row[]> {
   const kstreamRow: Row = { stage: "clean", tool: "kstream stream-clean", records, bytes, samples: [] };
@@ -100,12 +103,25 @@ async function stageClean(input: string, bytes: number): Promise<Row[]> {
     const config = benchConfig(topic, join(work, "clean.db"), `_run${i}`);
     const ours = await measure([KSTREAM, "stream-clean", "--until-caught-up", "--config", config, "--quiet"]);
     const theirs = await measure(["kcat", "-b", broker, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\n"]);
-    rmSync(join(work, `${topic}_run${i}_parquet`), { recursive: true, force: true });
+    if (i < runs) rmSync(join(work, `${topic}_run${i}_parquet`), { recursive: true, force: true });
+    else lastCleanConfig = config;
     if (i === 0) continue; // warm-up
     kstreamRow.samples.push(ours);
     kcatRow.samples.push(theirs);
   }
   return [kstreamRow, kcatRow];
+}
+
+/** batch-measure or recon on the last clean run's output; no baseline tool does the same job. */
+async function stageOnCleanOutput(stage: "measure" | "recon", bytes: number): Promise<Row[]> {
+  if (!lastCleanConfig) throw new Error(`the ${stage} stage needs the clean stage first`);
+  const row: Row = { stage, tool: `kstream ${stage === "measure" ? "batch-measure" : "recon"}`, records, bytes, samples: [] };
+  const command = stage === "measure" ? ["batch-measure"] : ["recon"];
+  for (let i = 0; i <= runs; i++) {
+    const sample = await measure([KSTREAM, ...command, "--config", lastCleanConfig, "--quiet"]);
+    if (i > 0) row.samples.push(sample);
+  }
+  return [row];
 }
 
 function median(values: number[]): number {
@@ -140,6 +156,8 @@ async function main() {
   const stages = flags.stages!.split(",");
   if (stages.includes("produce")) rows.push(...(await stageProduce(input, bytes)));
   if (stages.includes("clean")) rows.push(...(await stageClean(input, bytes)));
+  if (stages.includes("measure")) rows.push(...(await stageOnCleanOutput("measure", bytes)));
+  if (stages.includes("recon")) rows.push(...(await stageOnCleanOutput("recon", bytes)));
 
   const summaries = rows.map(summarize);
   const cpus = navigator.hardwareConcurrency;

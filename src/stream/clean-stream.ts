@@ -88,8 +88,8 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     );
     for (const partition of partitions) {
       const started = teardown.then(async () => {
-        const committed = await committedOffset(admin, settings.groupId, topic, partition);
-        return startPartitionWorker(kafka, settings, partition, committed, counters);
+        const readCommitted = async () => (await committedOffsets(admin, settings.groupId, topic)).get(partition) ?? 0n;
+        return startPartitionWorker(kafka, settings, partition, readCommitted, counters);
       });
       started.catch(fail);
       workers.set(partition, started);
@@ -133,13 +133,22 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
   };
 
   const progress = createProgress({ label: "cleaned", plainEverySeconds: 10 });
+  let checkingCaughtUp = false;
   const tick = setInterval(() => {
     const now = Date.now();
     for (const pending of workers.values()) {
       pending.then((worker) => worker.serial.run(() => worker.flushIfDue(now))).catch(fail);
     }
     progress.update({ records: counters.read, extra: { "dead letters": counters.dead_lettered, lag: lag(workers, highWatermarks) } });
-    if (targets && !stopping) caughtUp(admin, settings.groupId, topic, targets).then((done) => done && finish("caught-up"), fail);
+    if (targets && !stopping && !checkingCaughtUp) {
+      // One check at a time: the admin round trips can take longer than a tick.
+      checkingCaughtUp = true;
+      caughtUp(admin, settings.groupId, topic, targets)
+        .then((done) => done && finish("caught-up"), fail)
+        .finally(() => {
+          checkingCaughtUp = false;
+        });
+    }
   }, TICK_MS);
 
   const onSignal = () => finish("signal");
@@ -206,33 +215,21 @@ async function endOffsets(admin: Admin, topic: string): Promise<Map<number, bigi
   return new Map(offsets.map((entry) => [entry.partition, BigInt(entry.high)]));
 }
 
-/** The group's committed offset, or the partition's earliest offset for a group that never committed. */
-async function committedOffset(admin: Admin, groupId: string, topic: string, partition: number): Promise<bigint> {
+/** The group's committed offsets, or a partition's earliest offset where the group never committed. */
+async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, bigint>> {
   const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
-  const committed = entry?.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
-  if (committed !== "-1") return BigInt(committed);
-  const low = (await admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition)?.low ?? "0";
-  return BigInt(low);
+  const offsets = new Map<number, bigint>();
+  for (const { partition, low } of await admin.fetchTopicOffsets(topic)) {
+    const committed = entry?.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
+    offsets.set(partition, committed === "-1" ? BigInt(low) : BigInt(committed));
+  }
+  return offsets;
 }
-
-let checking = false;
 
 /** True once the group has committed, on every partition, the end offsets seen at start. */
 async function caughtUp(admin: Admin, groupId: string, topic: string, targets: Map<number, bigint>): Promise<boolean> {
-  if (checking) return false;
-  checking = true;
-  try {
-    const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const low = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.low)]));
-    for (const [partition, target] of targets) {
-      const committedText = entry?.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
-      const committed = committedText === "-1" ? (low.get(partition) ?? 0n) : BigInt(committedText);
-      if (committed < target) return false;
-    }
-    return true;
-  } finally {
-    checking = false;
-  }
+  const committed = await committedOffsets(admin, groupId, topic);
+  return [...targets].every(([partition, target]) => (committed.get(partition) ?? 0n) >= target);
 }
 
 function lag(workers: Map<number, Promise<PartitionWorker>>, highWatermarks: Map<number, bigint>): number {

@@ -74,7 +74,8 @@ export async function startPartitionWorker(
   kafka: Kafka,
   settings: StreamSettings,
   partition: number,
-  committedOffset: bigint,
+  /** Read only after the producer is initialised: see below. */
+  readCommittedOffset: () => Promise<bigint>,
   counters: StreamCounters,
 ): Promise<PartitionWorker> {
   const { inputTopic: topic } = settings;
@@ -98,6 +99,13 @@ export async function startPartitionWorker(
     throw toKafkaError(error, "cannot start the transactional producer", { topic, partition });
   }
 
+  let committedOffset: bigint;
+  try {
+    committedOffset = await readCommittedOffset();
+  } catch (error) {
+    await producer.disconnect().catch(() => undefined);
+    throw toKafkaError(error, "cannot read the committed offset", { topic, partition });
+  }
   const recovery = await recoverPartition(settings.parquetDir, topic, partition, committedOffset);
   for (const file of recovery.deleted) log.warn(`removed ${file}: written but never committed (partition ${partition}, committed offset ${committedOffset})`);
 

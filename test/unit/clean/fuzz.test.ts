@@ -2,25 +2,14 @@ import { describe, expect, test } from "bun:test";
 import { cleanMessage } from "../../../src/clean/record.ts";
 import { cleanCountry } from "../../../src/clean/rules.ts";
 import type { CleanOutcome, CleanRow, CleanRules } from "../../../src/clean/types.ts";
+import { createRandom } from "../../../scripts/gen-sample.ts";
 
 const rules: CleanRules = { nullPlaceholder: "NULL", defaultIp: "127.127.127.127", dateFormats: ["d/M/yyyy", "yyyy-MM-dd"], windowMs: 300_000 };
 const meta = { timestamp: Date.UTC(2026, 0, 2, 3, 4, 5), partition: 2, offset: "123456789012" };
 const encoder = new TextEncoder();
 const REASONS = ["invalid_json", "not_an_object", "invalid_id", "invalid_timestamp"];
 
-/** mulberry32: a small seeded PRNG, so that a failure can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = seededRandom(20260102);
+const random = createRandom(20260102); // seeded, so a failure can be replayed
 const below = (n: number) => Math.floor(random() * n);
 const pick = <T>(items: readonly T[]): T => items[below(items.length)]!;
 
