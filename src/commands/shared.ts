@@ -40,6 +40,20 @@ export function startCommand(
   return loaded;
 }
 
+/**
+ * Restarts this process (same pid, same arguments: execve) with JavaScriptCore told that the
+ * machine has `megabytes` of RAM, so the garbage collector keeps a long-running job's heap near
+ * that size instead of letting it grow with the machine's 24 GB. JSC reads the option only at
+ * start-up, hence the exec; nothing has been done yet when this runs.
+ */
+export function restartWithHeapTarget(megabytes: number): void {
+  const wanted = String(megabytes * 1024 * 1024);
+  if (process.env.BUN_JSC_forceRAMSize === wanted || typeof process.execve !== "function") return;
+  const compiled = process.argv[1]?.startsWith("/$bunfs/") ?? false;
+  const argv = compiled ? [process.execPath, ...process.argv.slice(2)] : [process.execPath, ...process.argv.slice(1)];
+  process.execve(process.execPath, argv, { ...process.env, BUN_JSC_forceRAMSize: wanted });
+}
+
 /** Parses a numeric flag; citty hands every value over as a string. */
 export function numberFlag(value: string | undefined, flag: string, options: { integer?: boolean; min?: number } = {}): number | undefined {
   if (value === undefined) return undefined;

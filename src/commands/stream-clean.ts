@@ -12,7 +12,7 @@ import { runCleanStream, type CleanStreamSummary } from "../stream/clean-stream.
 import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { formatCount } from "../ui/progress.ts";
-import { commonArgs, jsonArg, numberFlag, startCommand } from "./shared.ts";
+import { commonArgs, jsonArg, numberFlag, restartWithHeapTarget, startCommand } from "./shared.ts";
 
 export const streamCleanCommand = defineCommand({
   meta: { name: "stream-clean", description: "Clean the input topic into Parquet, staging and dead letters, exactly once" },
@@ -43,6 +43,7 @@ export const streamCleanCommand = defineCommand({
         "clean.file_max_age": "--file-max-age",
       },
     );
+    restartWithHeapTarget(config.clean.heap_target_mb);
     const context = createKafka(config, secrets, "clean");
     const summary = await runCleanStream(
       context.kafka,

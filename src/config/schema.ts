@@ -104,6 +104,11 @@ export const CleanSchema = v.strictObject({
   parquet_dir: text("folder of the Parquet output (ingest_date=YYYY-MM-DD/ folders below it)", "out/parquet"),
   file_max_rows: count("a Parquet file is closed once it holds this many rows", 100_000),
   // A cycle is one Kafka transaction, which the broker aborts after transaction.max.timeout.ms (15 min by default).
+  heap_target_mb: count(
+    "memory the JavaScript heap's garbage collector aims to stay within, in MB (it sizes itself to the machine's RAM otherwise)",
+    256,
+    64,
+  ),
   max_buffered_rows: count(
     "rows held in memory across all partitions of one process; past it the fullest partition's file is closed early (bounds memory whatever the partition count)",
     100_000,
