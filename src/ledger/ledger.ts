@@ -142,7 +142,11 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
     mkdirSync(dirname(path), { recursive: true });
     const database = new Database(path, { create: true, strict: true });
     database.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS)}`);
-    database.exec("PRAGMA journal_mode = WAL");
+    // Only the first opener changes the journal mode: doing it again would need a lock that a
+    // second producer writing to the same ledger may hold.
+    if ((database.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode !== "wal") {
+      database.exec("PRAGMA journal_mode = WAL");
+    }
     // WAL + NORMAL: a committed transaction survives a process crash (kill -9), which is the
     // failure the ledger must ride out; only a power loss may drop the last few.
     database.exec("PRAGMA synchronous = NORMAL");
@@ -151,10 +155,14 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
     if (version > SCHEMA_VERSION) {
       throw new LedgerError(`ledger ${path} was written by a newer kstream (schema ${version} > ${SCHEMA_VERSION})`);
     }
-    database.transaction(() => {
-      database.exec(MIGRATIONS);
-      database.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-    })();
+    if (version < SCHEMA_VERSION) {
+      database
+        .transaction(() => {
+          database.exec(MIGRATIONS);
+          database.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+        })
+        .immediate();
+    }
     return database;
   });
 
@@ -228,9 +236,12 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
     path,
     startRun: (run) =>
       guard(path, "start a run", () => statements.insertRun.run({ ...run, startedAt: new Date().toISOString() })),
+    // IMMEDIATE: take the write lock when the transaction begins. A deferred transaction that reads
+    // first cannot upgrade after another process (a second producer sharing the ledger) committed,
+    // and sqlite then fails at once instead of waiting out busy_timeout.
     recordAck: (runId, topic, partition, firstOffset, count) =>
-      guard(path, "record an acknowledgement", () => recordAck(runId, topic, partition, firstOffset, count)),
-    recordRejection: (runId, rejection) => guard(path, "record a rejected line", () => recordRejection(runId, rejection)),
+      guard(path, "record an acknowledgement", () => recordAck.immediate(runId, topic, partition, firstOffset, count)),
+    recordRejection: (runId, rejection) => guard(path, "record a rejected line", () => recordRejection.immediate(runId, rejection)),
     finishRun: (runId, status, error) =>
       guard(path, "finish the run", () =>
         statements.finish.run({ runId, status, finishedAt: new Date().toISOString(), error: error ?? null }),
@@ -245,7 +256,7 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
     rejections: (runId) => guard(path, "read rejections", () => statements.rejections.all({ runId })),
     measureOffsets: (topic) =>
       guard(path, "read batch-measure offsets", () => new Map(statements.measureOffsets.all({ topic }).map((row) => [row.partition, BigInt(row.next_offset)]))),
-    applyMeasureDelta: (topic, delta) => guard(path, "record batch-measure state", () => applyMeasureDelta(topic, delta)),
+    applyMeasureDelta: (topic, delta) => guard(path, "record batch-measure state", () => applyMeasureDelta.immediate(topic, delta)),
     measureWindows: (topic, windowStarts) =>
       guard(path, "read batch-measure state", () => {
         const windows = windowStarts

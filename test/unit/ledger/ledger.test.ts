@@ -92,3 +92,26 @@ describe("ledger", () => {
     expect(() => openLedger(join(file, "ledger.db"))).toThrow(file);
   });
 });
+
+describe("ledger shared by two processes", () => {
+  test("two writers interleaving acknowledgements both succeed (no failure on a stale read snapshot)", async () => {
+    const path = join(root, "shared.db");
+    const setup = openLedger(path);
+    setup.startRun({ ...run, id: "a" });
+    setup.startRun({ ...run, id: "b" });
+    setup.close();
+    const script = (id: string) =>
+      `import { openLedger } from "${join(import.meta.dir, "../../../src/ledger/ledger.ts")}";
+       const l = openLedger(${JSON.stringify(path)});
+       for (let i = 0; i < 400; i++) l.recordAck("${id}", "t", 0, i * 10, 10);
+       l.close();`;
+    const children = ["a", "b"].map((id) => Bun.spawn([process.execPath, "-e", script(id)], { stderr: "pipe" }));
+    const codes = await Promise.all(children.map((child) => child.exited));
+    const errors = await Promise.all(children.map((child) => new Response(child.stderr).text()));
+    expect({ codes, errors }).toEqual({ codes: [0, 0], errors: ["", ""] });
+    const check = openLedger(path);
+    expect(check.getRun("a")?.sent).toBe(4000);
+    expect(check.getRun("b")?.sent).toBe(4000);
+    check.close();
+  });
+});
