@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { copyFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { RunReport } from "../../src/recon/run.ts";
 import { createWorkspace, parseJsonOutput, type Workspace } from "./harness.ts";
 
 const workspaces: Workspace[] = [];
@@ -8,17 +9,7 @@ afterAll(() => {
   for (const ws of workspaces) rmSync(ws.dir, { recursive: true, force: true });
 });
 
-interface Report {
-  verdict: string;
-  published: number;
-  landed: number;
-  dead_lettered: number;
-  pending: number;
-  missing: number;
-  duplicated: number;
-  first_missing: string[];
-  first_duplicated: string[];
-}
+type Report = RunReport;
 
 async function pipeline(label: string, records = 1200): Promise<Workspace> {
   const ws = createWorkspace(label);
