@@ -23,8 +23,12 @@ import { recoverPartition } from "./recovery.ts";
 import { createSerial, type Serial } from "./serial.ts";
 
 const MAX_TRANSACTION_TIMEOUT_MS = 15 * 60_000;
-/** Staging and dead-letter messages per send, in bytes: well under the broker's default 1 MB batch limit. */
-const MAX_SEND_BYTES = 256 * 1024;
+/**
+ * Staging and dead-letter messages per send, in bytes: well under the broker's 1 MB batch limit,
+ * and small because kafkajs groups a send's messages per partition with an array copy per
+ * message (quadratic in the send's size): 64 kB sends cleaned 200k records ~17% faster than 256 kB.
+ */
+const MAX_SEND_BYTES = 64 * 1024;
 const MAX_SENDS_IN_FLIGHT = 4;
 
 export interface StreamSettings {
