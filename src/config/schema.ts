@@ -96,7 +96,7 @@ export const ProduceSchema = v.strictObject({
     v.pipe(v.picklist(["none", "gzip"]), v.description("compression of produced batches (kafkajs ships gzip only)")),
     "none",
   ),
-  batch_size: count("messages per produce request; larger batches are faster, smaller ones ack sooner", 2000),
+  batch_size: count("messages per produce request (1000 measured fastest: kafkajs groups a request per partition at a cost quadratic in its size)", 1000),
 });
 
 export const CleanSchema = v.strictObject({
