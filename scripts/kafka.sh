@@ -96,7 +96,15 @@ PROPS
 up() {
   fetch
   if pid=$(running_pid); then say "already running (pid $pid, 127.0.0.1:$port)"; return 0; fi
-  if port_taken "$port"; then say "port $port is already in use by another process; set KAFKA_PORT"; exit 1; fi
+  if port_taken "$port"; then
+    # Another checkout's broker (or the user's own) already serves this port: use it rather than fail.
+    if command -v kcat >/dev/null && kcat -b "127.0.0.1:$port" -L -m 5 >/dev/null 2>&1; then
+      say "a Kafka broker not started from this checkout already answers on 127.0.0.1:$port; using it"
+      return 0
+    fi
+    say "port $port is already in use by another process; set KAFKA_PORT"
+    exit 1
+  fi
   if port_taken "$controller_port"; then say "controller port $controller_port is already in use; set KAFKA_PORT"; exit 1; fi
   write_properties
   if [ ! -f "$data_dir/meta.properties" ]; then
