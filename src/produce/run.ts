@@ -4,7 +4,7 @@
  * while the next batch is read), and records every acknowledged offset range in the ledger.
  */
 import { CompressionTypes, Partitioners, type Message, type Producer, type RecordMetadata } from "kafkajs";
-import { InputSyntaxError, KstreamError } from "../errors.ts";
+import { InputSyntaxError } from "../errors.ts";
 import { readElements, openInput } from "../input/index.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import type { KafkaContext } from "../kafka/client.ts";
@@ -120,7 +120,7 @@ export async function produceRecords(
       if (error instanceof InputSyntaxError && batch.length > 0) await sink.send(batch, startedAt).catch(() => undefined);
       await sink.drain().catch(() => undefined);
     }
-    throw withSummary(error, summary);
+    throw error;
   } finally {
     progress.done();
     if (sink) {
@@ -131,12 +131,6 @@ export async function produceRecords(
     summary.records_per_second = Math.round(summary.sent / Math.max(summary.seconds, 1e-3));
   }
   return summary;
-}
-
-/** Attaches the partial summary to a failure so the command can still report what was counted. */
-function withSummary(error: unknown, summary: ProduceSummary): unknown {
-  if (error instanceof KstreamError) (error as KstreamError & { summary?: ProduceSummary }).summary = summary;
-  return error;
 }
 
 interface Sink {
