@@ -1,41 +1,73 @@
 #!/usr/bin/env bash
-# Installs what kstream's scripts need and is missing, and says what it cannot install. Idempotent
-# and quiet on a machine that has everything. Used by scripts/test.sh and scripts/quickstart.sh.
-#   needs (not installed here): Node.js + npm, Java 17+, Maven
-#   installs: node_modules from package-lock.json (Bun comes from npm), kcat (Debian), Kafka's jars
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# Installs what kstream's scripts need and is missing, and says plainly what it cannot install.
+# Idempotent, and silent on a machine that has everything. Used by scripts/test.sh and
+# scripts/quickstart.sh; run it (bash scripts/setup.sh) or source it (it then returns its status
+# and leaves the caller's shell options and directory alone).
+#   needs, not installed here: Node.js + npm, Java 17+, Maven
+#   installs: node_modules from package-lock.json (Bun comes from npm as a dev dependency),
+#             kcat (Debian package, when run as root), Kafka's jars (scripts/kafka.sh fetch)
+#   optional: python3 (nothing here needs it)
 
-say() { echo "setup: $*" >&2; }
-missing() { say "$1"; exit 1; }
+# The body runs in a subshell, so "exit" and "set -e" stay inside it even when sourced.
+kstream_setup() (
+  set -euo pipefail
+  cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-command -v node >/dev/null || missing "Node.js is needed (https://nodejs.org or your package manager)"
-command -v npm >/dev/null || missing "npm is needed (it comes with Node.js)"
-command -v java >/dev/null || missing "Java 17 or newer is needed (e.g. apt-get install openjdk-17-jre-headless)"
-java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
-[ "${java_major:-0}" -ge 17 ] || missing "Java 17 or newer is needed (found ${java_major:-unknown})"
-command -v mvn >/dev/null || missing "Maven is needed to fetch Kafka from Maven Central (e.g. apt-get install maven)"
+  say() { echo "setup: $*" >&2; }
+  missing() { say "$1"; exit 1; }
 
-# Dependencies, exactly as locked. A stamp newer than the lockfile means they are in place.
-stamp=node_modules/.kstream-installed
-if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ ! -x node_modules/.bin/bun ]; then
-  say "installing dependencies (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
-  touch "$stamp"
-fi
-if ! node_modules/.bin/bun --version >/dev/null 2>&1; then
-  # npm may skip bun's install script; it places the platform binary where bin/bun.exe points.
-  (cd node_modules/bun && node install.js >/dev/null) || missing "Bun did not install from npm (node_modules/bun)"
-fi
+  command -v node >/dev/null || missing "Node.js is needed (https://nodejs.org, or: apt-get install nodejs npm)"
+  command -v npm >/dev/null || missing "npm is needed (it comes with Node.js; apt-get install npm)"
+  command -v java >/dev/null || missing "Java 17 or newer is needed (e.g. apt-get install openjdk-17-jre-headless)"
+  # "17.0.15", "21", or "1.8.0_392" (Java 8 reports its major version as 1.8)
+  local java_major
+  java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
+  [ "${java_major:-0}" -ge 17 ] || missing "Java 17 or newer is needed (found: $(java -version 2>&1 | head -1))"
+  command -v mvn >/dev/null || missing "Maven is needed to fetch Kafka from Maven Central (e.g. apt-get install maven)"
 
-if ! command -v kcat >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing kcat (Debian package)"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat; } >/dev/null 2>&1 ||
-      missing "apt-get could not install kcat"
-  else
-    missing "kcat is needed by the tests: apt-get install kcat (as root)"
+  # Dependencies exactly as locked. They are current when this script last installed this very
+  # package-lock.json (the stamp holds its checksum: a git checkout that only touches the file's
+  # time does not reinstall), or when npm's own record of the tree (node_modules/.package-lock.json)
+  # is newer than package-lock.json (someone ran npm install). npm ci replaces node_modules, so it
+  # must not run needlessly while others use the checkout.
+  local stamp=node_modules/.kstream-installed lock_sum
+  lock_sum=$(cksum <package-lock.json)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
+    if [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ]; then
+      echo "$lock_sum" >"$stamp"
+    else
+      say "installing dependencies (npm ci)"
+      local npm_log
+      npm_log=$(mktemp)
+      if ! npm ci --no-audit --no-fund --loglevel=error >"$npm_log" 2>&1; then
+        tail -30 "$npm_log" >&2
+        rm -f "$npm_log"
+        missing "npm ci failed"
+      fi
+      rm -f "$npm_log"
+      echo "$lock_sum" >"$stamp"
+    fi
   fi
-fi
+  if ! node_modules/.bin/bun --version >/dev/null 2>&1; then
+    # npm skips install scripts with --ignore-scripts (or that setting in .npmrc); then bin/bun.exe
+    # is a placeholder. Bun's own install script puts the platform's binary there.
+    say "installing Bun's binary (node_modules/bun/install.js)"
+    (cd node_modules/bun && node install.js >/dev/null 2>&1) || true
+    node_modules/.bin/bun --version >/dev/null 2>&1 ||
+      missing "Bun did not install from npm: node_modules/.bin/bun does not run (try: rm -rf node_modules && npm ci)"
+  fi
 
-bash scripts/kafka.sh fetch
+  if ! command -v kcat >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      say "installing kcat (Debian package)"
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat; } >/dev/null 2>&1 ||
+        missing "apt-get could not install kcat; install it yourself (it is kafkacat on older releases)"
+    else
+      missing "kcat is needed by the tests and benchmarks: sudo apt-get install kcat (or brew install kcat)"
+    fi
+  fi
+
+  bash scripts/kafka.sh fetch
+)
+
+kstream_setup
