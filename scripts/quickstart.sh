@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # From nothing to results: installs what is missing (scripts/setup.sh), starts the local Kafka
 # broker on 127.0.0.1:9092 (left running for your next commands), builds dist/kstream and runs the
-# main job (produce -> stream-clean until caught up -> batch-measure -> recon) on the bundled
+# main job (produce -> stream-clean until caught up -> batch-measure -> recon, then metrics) on the bundled
 # sample (config/data/sample.ndjson), prints the measures and the recon verdict, and says where
 # the results are.
 # Running it again works: the broker is reused and a new producer run is recorded.
@@ -31,6 +31,10 @@ echo
 echo "== recon: did every record of this run land exactly once?"
 "$kstream" recon --config "$config"
 
+echo
+echo "== metrics: the broker, the three topics and the clean group, through the admin API"
+"$kstream" metrics --config "$config"
+
 cat <<DONE
 
 Done. Where things are:
@@ -41,5 +45,6 @@ Done. Where things are:
   staging       test_staging    (kcat -b 127.0.0.1:9092 -C -t test_staging -e -X isolation.level=read_committed)
   dead letters  test_input_dlq  (kcat -b 127.0.0.1:9092 -C -t test_input_dlq -e -f '%h %s\n')
   ledger        out/ledger.db   (sqlite3 out/ledger.db 'select * from runs')
+  metrics       dist/kstream metrics [--json | --prometheus | --watch 5 | --serve 9308]
   the binary    dist/kstream    (dist/kstream --help)
 DONE

@@ -6,7 +6,7 @@
 #   needs, not installed here: Node.js + npm, Java 17+, Maven
 #   installs: node_modules from package-lock.json (Bun comes from npm as a dev dependency),
 #             kcat (Debian package, when run as root), Kafka's jars (scripts/kafka.sh fetch)
-#   optional: python3 (nothing here needs it)
+#   installs: prometheus_client (PyPI) into .cache/python, for the tests' Prometheus format check
 
 # The body runs in a subshell, so "exit" and "set -e" stay inside it even when sourced.
 kstream_setup() (
@@ -65,6 +65,16 @@ kstream_setup() (
     else
       missing "kcat is needed by the tests and benchmarks: sudo apt-get install kcat (or brew install kcat)"
     fi
+  fi
+
+  # The tests check `metrics --prometheus` with the Prometheus project's own Python parser
+  # (prometheus_client), in a virtualenv of our own so the machine's Python stays untouched.
+  local venv=.cache/python prom_version=0.26.0
+  if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('prometheus_client') != '$prom_version')" 2>/dev/null; then
+    command -v python3 >/dev/null || missing "Python 3 is needed by the tests (the Prometheus format check): apt-get install python3 python3-venv"
+    say "installing prometheus_client $prom_version (PyPI) into $venv"
+    { python3 -m venv "$venv" && "$venv/bin/pip" install -q --disable-pip-version-check "prometheus_client==$prom_version"; } >/dev/null 2>&1 ||
+      missing "could not install prometheus_client into $venv (python3 -m venv needs the python3-venv package on Debian)"
   fi
 
   bash scripts/kafka.sh fetch

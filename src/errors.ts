@@ -84,11 +84,6 @@ export class KafkaError extends KstreamError {
   }
 }
 
-/** A subcommand or option that a later release implements: says so instead of pretending. Exit 1. */
-export class NotImplementedError extends KstreamError {
-  override readonly name = "NotImplementedError";
-}
-
 /** Renders any thrown value as the one line a user sees (a KstreamError's message already holds its detail). */
 export function describeError(error: unknown): string {
   if (error instanceof KstreamError) return error.message;

@@ -16,10 +16,7 @@ const subCommands: Record<string, Loader> = {
   "stream-clean": () => import("./commands/stream-clean.ts").then((m) => m.streamCleanCommand),
   "batch-measure": () => import("./commands/batch-measure.ts").then((m) => m.batchMeasureCommand),
   recon: () => import("./commands/recon.ts").then((m) => m.reconCommand),
-  metrics: () =>
-    import("./commands/not-implemented.ts").then((m) =>
-      m.notImplementedCommand("metrics", "Broker, topic and consumer-group figures through the admin API"),
-    ),
+  metrics: () => import("./commands/metrics.ts").then((m) => m.metricsCommand),
   config: () => import("./commands/config.ts").then((m) => m.configCommand),
 };
 

@@ -64,3 +64,22 @@ export function numberFlag(value: string | undefined, flag: string, options: { i
   }
   return number;
 }
+
+/**
+ * Every value of a repeatable flag (`--topic a --topic b`, `--topic=a,b`): citty keeps only the
+ * last, so the raw arguments are read once more.
+ */
+export function repeatedFlag(rawArgs: readonly string[], flag: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]!;
+    if (arg === "--") break;
+    if (arg === `--${flag}`) {
+      const value = rawArgs[i + 1];
+      if (value === undefined || value.startsWith("--")) throw new UsageError(`--${flag} needs a value`);
+      values.push(value);
+      i++;
+    } else if (arg.startsWith(`--${flag}=`)) values.push(arg.slice(flag.length + 3));
+  }
+  return values.flatMap((value) => value.split(",")).map((value) => value.trim()).filter(Boolean);
+}

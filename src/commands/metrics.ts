@@ -1,0 +1,99 @@
+/**
+ * `kstream metrics`: brokers, topics and consumer groups through the admin API, as a table (TTY),
+ * `--json`, `--prometheus`, repeated with `--watch`, or served over HTTP with `--serve`.
+ */
+import { defineCommand } from "citty";
+import { ExitCode, UsageError } from "../errors.ts";
+import { createKafka } from "../kafka/client.ts";
+import { kstreamTopics } from "../kafka/topics.ts";
+import { formatPrometheus } from "../metrics/format-prometheus.ts";
+import { formatTable } from "../metrics/format-table.ts";
+import { createObserver, watchReports } from "../metrics/run.ts";
+import { serveMetrics } from "../metrics/serve.ts";
+import type { MetricsReport } from "../metrics/types.ts";
+import { log } from "../ui/log.ts";
+import { toJson, writeStdout } from "../ui/output.ts";
+import { whenShutdown } from "../ui/shutdown.ts";
+import { commonArgs, jsonArg, numberFlag, repeatedFlag, startCommand } from "./shared.ts";
+
+export const metricsCommand = defineCommand({
+  meta: { name: "metrics", description: "Broker, topic and consumer-group figures through the admin API: lag in messages and seconds, rates" },
+  args: {
+    topic: { type: "string", description: "a topic to show (repeatable; default: the three kstream topics)", valueHint: "NAME" },
+    group: { type: "string", description: "a consumer group to show (repeatable; default: clean.group_id)", valueHint: "ID" },
+    "all-topics": { type: "boolean", description: "every topic except Kafka's internal ones", default: false },
+    "all-groups": { type: "boolean", description: "every consumer group", default: false },
+    ...jsonArg,
+    prometheus: { type: "boolean", description: "Prometheus text exposition format on stdout", default: false },
+    watch: { type: "string", description: "refresh every SECONDS until Ctrl-C", valueHint: "SECONDS" },
+    serve: { type: "string", description: "serve /metrics (Prometheus) and /healthz over HTTP on this port", valueHint: "PORT" },
+    host: { type: "string", description: "address --serve listens on", default: "127.0.0.1", valueHint: "ADDRESS" },
+    interval: { type: "string", description: "seconds between the two samples rates come from", default: "1", valueHint: "SECONDS" },
+    timeout: { type: "string", description: "give up when the brokers have not answered within SECONDS", default: "10", valueHint: "SECONDS" },
+    ...commonArgs,
+  },
+  async run({ args, rawArgs }) {
+    const { config, secrets } = startCommand(args);
+    if (args.json && args.prometheus) throw new UsageError("--json and --prometheus exclude each other");
+    const watchSeconds = numberFlag(args.watch, "watch", { min: 0.1 });
+    const servePort = numberFlag(args.serve, "serve", { integer: true, min: 0 });
+    if (servePort !== undefined && (watchSeconds !== undefined || args.json || args.prometheus)) {
+      throw new UsageError("--serve answers /metrics itself: it takes no --watch, --json or --prometheus");
+    }
+    const topics = repeatedFlag(rawArgs, "topic");
+    const groups = repeatedFlag(rawArgs, "group");
+    const observer = createObserver(createKafka(config, secrets, "metrics").kafka, {
+      selection: {
+        topics: topics.length ? topics : kstreamTopics(config),
+        groups: groups.length ? groups : [config.clean.group_id],
+        allTopics: args["all-topics"],
+        allGroups: args["all-groups"],
+        explicitTopics: topics.length > 0,
+        explicitGroups: groups.length > 0,
+      },
+      intervalMs: numberFlag(args.interval, "interval", { min: 0 })! * 1000,
+      timeoutMs: numberFlag(args.timeout, "timeout", { min: 0.1 })! * 1000,
+      brokers: config.kafka.brokers,
+    });
+    try {
+      if (servePort !== undefined) {
+        const server = serveMetrics(observer, { hostname: args.host, port: servePort });
+        log.info(`serving ${server.url}/metrics and ${server.url}/healthz until Ctrl-C`);
+        await whenShutdown();
+        await server.stop();
+        return ExitCode.ok;
+      }
+      const tty = process.stdout.isTTY === true;
+      const render = renderer({ json: args.json, prometheus: args.prometheus, tty, color: tty && !process.env.NO_COLOR, watching: watchSeconds !== undefined });
+      if (watchSeconds === undefined) await render(await observer.observe());
+      else await watchReports(observer, watchSeconds * 1000, render);
+      return ExitCode.ok;
+    } finally {
+      await observer.close();
+    }
+  },
+});
+
+interface RenderOptions {
+  readonly json: boolean;
+  readonly prometheus: boolean;
+  readonly tty: boolean;
+  readonly color: boolean;
+  readonly watching: boolean;
+}
+
+/**
+ * One report to stdout. Watching, a TTY is redrawn in place; a pipe gets one document per
+ * interval: JSON as one line each (NDJSON), text forms separated by a blank line.
+ */
+function renderer(options: RenderOptions): (report: MetricsReport) => Promise<void> {
+  const redraw = options.watching && options.tty ? "\x1b[H\x1b[2J" : "";
+  return async (report) => {
+    if (options.json) {
+      await writeStdout(options.watching ? `${JSON.stringify(report)}\n` : toJson(report));
+      return;
+    }
+    const text = options.prometheus ? formatPrometheus(report) : formatTable(report, { color: options.color });
+    await writeStdout(redraw + text + (options.watching && !redraw ? "\n" : ""));
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * `kstream metrics --serve PORT`: Bun's own HTTP server with `/metrics` (a fresh report in the
+ * Prometheus text format on every scrape) and `/healthz` (200 when the brokers answer, 503 with
+ * the reason when not), for Prometheus to scrape kstream directly.
+ */
+import { describeError } from "../errors.ts";
+import { log } from "../ui/log.ts";
+import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "./format-prometheus.ts";
+import type { Observer } from "./run.ts";
+
+export interface ServeOptions {
+  readonly hostname: string;
+  readonly port: number;
+}
+
+export function serveMetrics(observer: Observer, options: ServeOptions): { url: string; stop(): Promise<void> } {
+  const server = Bun.serve({
+    hostname: options.hostname,
+    port: options.port,
+    // A scrape waits for the report (bounded by --timeout), not Bun's 10 s idle default.
+    idleTimeout: 0,
+    fetch: async (request) => {
+      const path = new URL(request.url).pathname;
+      if (request.method !== "GET" && request.method !== "HEAD") return new Response("only GET\n", { status: 405, headers: { allow: "GET, HEAD" } });
+      if (path === "/metrics") {
+        try {
+          return new Response(formatPrometheus(await observer.observe()), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } });
+        } catch (error) {
+          log.warn(`scrape failed: ${describeError(error)}`);
+          return new Response(`# scrape failed: ${describeError(error).replace(/\n/g, " ")}\n`, { status: 503, headers: { "content-type": PROMETHEUS_CONTENT_TYPE } });
+        }
+      }
+      if (path === "/healthz") {
+        try {
+          const health = await observer.health();
+          return Response.json({ status: "ok", brokers: health.brokers, controller_id: health.controllerId });
+        } catch (error) {
+          return Response.json({ status: "unavailable", error: describeError(error) }, { status: 503 });
+        }
+      }
+      return new Response("not found: try /metrics or /healthz\n", { status: 404 });
+    },
+  });
+  const url = `http://${options.hostname.includes(":") ? `[${options.hostname}]` : options.hostname}:${server.port}`;
+  return { url, stop: () => server.stop(true) };
+}
