@@ -113,17 +113,35 @@ function describeIssue(issue: v.BaseIssue<unknown>): string {
   return issue.message;
 }
 
+/**
+ * Secrets written into the config file are refused, not ignored nor used: a config file is copied,
+ * committed and printed, and a password that works from it would stay there. The message names the
+ * key and the two accepted sources, never the value.
+ */
 function rejectSecretsInFile(raw: Table, file: string | undefined): void {
   for (const [keyPath, envName] of Object.entries(SECRET_ENV)) {
     if (getPath(raw, keyPath) !== undefined) {
       throw new ConfigError(
-        `secrets are not read from the config file; set ${envName} or name a file with ${keyPath}_file`,
+        `a secret is not read from the config file (files get copied, committed and printed); remove it, then set ${envName} or name a file holding it with ${keyPath}_file`,
+        keyPath,
+        file,
+      );
+    }
+  }
+  // A PEM private key pasted where a path belongs would otherwise only be an "unknown key".
+  for (const [keyPath, fileKey] of Object.entries(INLINE_KEY_MATERIAL)) {
+    if (getPath(raw, keyPath) !== undefined) {
+      throw new ConfigError(
+        `a private key is not read from the config file; remove it, put the PEM in a file only kstream's user can read and name it with ${fileKey}`,
         keyPath,
         file,
       );
     }
   }
 }
+
+/** Key material someone may paste inline, and the path key it belongs in. */
+const INLINE_KEY_MATERIAL = { "kafka.tls.key": "kafka.tls.key_file" } as const;
 
 function resolvePaths(raw: Table, baseDir: string): void {
   for (const keyPath of PATH_KEYS) {
