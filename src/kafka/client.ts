@@ -9,6 +9,7 @@ import type { Config } from "../config/schema.ts";
 import { durationMs } from "../config/duration.ts";
 import { ConfigError } from "../errors.ts";
 import { isVerbose, log } from "../ui/log.ts";
+import { installFastEncoding } from "./fast-encoding.ts";
 
 export interface KafkaContext {
   readonly kafka: Kafka;
@@ -19,6 +20,7 @@ export interface KafkaContext {
 
 export function createKafka(config: Config, secrets: Secrets, clientIdSuffix?: string): KafkaContext {
   quietKafkajsTimerWarnings();
+  installFastEncoding();
   const retry = retryPolicy(durationMs(config.kafka.retry_limit));
   const kafkaConfig: KafkaConfig = {
     clientId: clientIdSuffix ? `${config.kafka.client_id}-${clientIdSuffix}` : config.kafka.client_id,
@@ -118,9 +120,14 @@ const routeToConsola: logCreator = () => ({ namespace, level, log: entry }) => {
     .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
     .join(" ");
   const line = `kafka${namespace ? ` ${namespace}` : ""}: ${message}${context ? ` (${context})` : ""}`;
-  // Runner's "Error when calling eachBatch" repeats an error kstream reports itself.
+  // Runner's "Error when calling eachBatch" repeats an error kstream reports itself; so does
+  // SaslAuthenticator-<MECHANISM>'s "authentication failed" (a wrong password must give one line).
   const perRequestNoise =
-    namespace === "Connection" || namespace === "BrokerPool" || namespace === "Runner" || /Restarting the consumer/.test(message);
+    namespace === "Connection" ||
+    namespace === "BrokerPool" ||
+    namespace === "Runner" ||
+    String(namespace).startsWith("SaslAuthenticator") ||
+    /Restarting the consumer/.test(message);
   if (level === logLevel.ERROR || level === logLevel.WARN) {
     if (perRequestNoise) log.debug(line);
     else log.warn(line);

@@ -3,12 +3,14 @@
  * idempotent kafkajs producer (acks from all in-sync replicas, batched requests, one in flight
  * while the next batch is read), and records every acknowledged offset range in the ledger.
  */
-import { CompressionTypes, Partitioners, type Message, type Producer, type RecordMetadata } from "kafkajs";
+import { type Admin, CompressionTypes, ConfigResourceTypes, type Message, type Producer, type RecordMetadata } from "kafkajs";
 import { InputSyntaxError } from "../errors.ts";
 import { readElements, openInput } from "../input/index.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import type { KafkaContext } from "../kafka/client.ts";
 import { ensureTopics, kstreamTopics, topicLayout } from "../kafka/topics.ts";
+import { sendCompletely } from "../kafka/complete-send.ts";
+import { DefaultPartitioner } from "../kafka/partitioner.ts";
 import type { Ledger, Rejection } from "../ledger/ledger.ts";
 import { log } from "../ui/log.ts";
 import { createProgress } from "../ui/progress.ts";
@@ -40,6 +42,17 @@ export interface ProduceSummary {
 }
 
 const MAX_REQUEST_BYTES = 512 * 1024;
+
+/** Kafka's default `max.message.bytes`, used when the topic's own value cannot be read. */
+const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+/**
+ * Room for what a record batch holds besides the key and value: the batch header (61 bytes), the
+ * record's varints, the run header's name and value (a 36-character UUID), and 1 KiB for the
+ * headers stream-clean adds to a dead letter (reason, message ≤ 200 characters, source topic,
+ * partition, offset): a record produce publishes can always be dead-lettered to a topic with the
+ * same limit, instead of becoming a poison pill that fails every stream-clean cycle.
+ */
+const RECORD_OVERHEAD_BYTES = 61 + 64 + RUN_HEADER.length + 36 + 1024;
 
 /** Rejections echoed in the summary; all of them are counted, and the ledger keeps more. */
 const SUMMARY_REJECTIONS = 20;
@@ -90,11 +103,30 @@ export async function produceRecords(
         continue;
       }
       if (options.limit !== undefined && accepted >= options.limit) break;
+      if (sink) {
+        // A record the broker refuses would fail the whole request (and with it a run that has a
+        // good prefix), and a 100 MB one is cut off by the broker's socket limit and retried until
+        // kafka.retry_limit. Refused here instead, like a bad NDJSON line: counted, with its line.
+        const size = oversize(item.json, item.key, item.bytes, sink.maxMessageBytes);
+        if (size !== undefined) {
+          reject({ line: item.line, reason: `the element is ${size} bytes, larger than the topic accepts (max.message.bytes ${sink.maxMessageBytes})` });
+          continue;
+        }
+      }
       accepted++;
       summary.bytes += item.bytes;
       if (!sink) {
         summary.sent++;
       } else {
+        // Each request is one record batch per partition: a big element goes in a request of its own
+        // rather than on top of a nearly full one, so no batch passes the broker's limit (a
+        // request refused for one partition is acknowledged for the others, but kafkajs reports
+        // only the failure, and the ledger would miss what landed).
+        if (batch.length > 0 && batchBytes + item.bytes > MAX_REQUEST_BYTES) {
+          await sink.send(batch, startedAt);
+          batch = [];
+          batchBytes = 0;
+        }
         batch.push({ key: item.key ?? null, value: item.json, headers: { [RUN_HEADER]: runId! } });
         batchBytes += item.bytes;
         const elapsed = performance.now() - startedAt;
@@ -133,7 +165,35 @@ export async function produceRecords(
   return summary;
 }
 
+/**
+ * The size of an element's record when it is more than `limit` bytes, else undefined. Its bytes in
+ * the file (`sourceBytes`, white space included) bound both the value's and the key's UTF-8 size,
+ * so only big elements are measured.
+ */
+function oversize(json: string, key: string | undefined, sourceBytes: number, limit: number): number | undefined {
+  if (2 * sourceBytes + RECORD_OVERHEAD_BYTES <= limit) return undefined;
+  const size = Buffer.byteLength(json, "utf8") + (key === undefined ? 0 : Buffer.byteLength(key, "utf8")) + RECORD_OVERHEAD_BYTES;
+  return size > limit ? size : undefined;
+}
+
+/** The input topic's `max.message.bytes` (the largest record batch it takes), or Kafka's default when it cannot be read. */
+async function topicMaxMessageBytes(admin: Admin, topic: string): Promise<number> {
+  try {
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ["max.message.bytes"] }],
+    });
+    const entry = described.resources[0]?.configEntries.find((config) => config.configName === "max.message.bytes");
+    const value = Number(entry?.configValue);
+    return Number.isSafeInteger(value) && value > 0 ? value : DEFAULT_MAX_MESSAGE_BYTES;
+  } catch {
+    return DEFAULT_MAX_MESSAGE_BYTES; // e.g. no DescribeConfigs permission: the default is the likely value
+  }
+}
+
 interface Sink {
+  /** The largest record the input topic takes (its max.message.bytes). */
+  readonly maxMessageBytes: number;
   /** Messages handed to the producer and not yet acknowledged. */
   readonly inFlight: number;
   readonly acknowledged: number;
@@ -158,18 +218,20 @@ async function openSink(
   const brokers = config.kafka.brokers.join(",");
   const admin = context.kafka.admin();
   let partitionMetadata;
+  let maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
   try {
     await admin.connect();
     await ensureTopics(admin, kstreamTopics(config), topicLayout(config));
     partitionMetadata = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions;
+    maxMessageBytes = await topicMaxMessageBytes(admin, topic);
   } catch (error) {
     throw toKafkaError(error, "cannot prepare the input topic", { brokers, topic });
   } finally {
     await admin.disconnect();
   }
-  const partitioner = Partitioners.DefaultPartitioner();
+  const partitioner = DefaultPartitioner();
   const producer: Producer = context.kafka.producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: DefaultPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
@@ -196,7 +258,7 @@ async function openSink(
     }
     let results: RecordMetadata[];
     try {
-      results = await producer.send({ topic, messages, acks: -1, compression });
+      results = await sendCompletely((topicMessages) => producer.sendBatch({ topicMessages, acks: -1, compression }), [{ topic, messages }]);
     } catch (error) {
       throw toKafkaError(error, "produce failed", { brokers, topic });
     }
@@ -209,6 +271,7 @@ async function openSink(
   };
 
   return {
+    maxMessageBytes,
     get inFlight() {
       return inFlight;
     },

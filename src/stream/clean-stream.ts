@@ -35,8 +35,10 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
   const startedAt = performance.now();
   const admin = kafka.admin();
   await connectAdmin(admin, topic);
+  let partitionCounts: { staging: number; deadLetter: number };
   try {
     await ensureTopics(admin, [settings.stagingTopic, settings.deadLetterTopic], settings.topicLayout);
+    partitionCounts = { staging: await partitionCount(admin, settings.stagingTopic), deadLetter: await partitionCount(admin, settings.deadLetterTopic) };
   } catch (error) {
     await admin.disconnect();
     throw error;
@@ -89,7 +91,7 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     for (const partition of partitions) {
       const started = teardown.then(async () => {
         const readCommitted = async () => (await committedOffsets(admin, settings.groupId, topic)).get(partition) ?? 0n;
-        return startPartitionWorker(kafka, settings, partition, readCommitted, counters);
+        return startPartitionWorker(kafka, settings, partition, readCommitted, counters, partitionCounts);
       });
       started.catch(fail);
       workers.set(partition, started);
@@ -243,4 +245,15 @@ function lag(workers: Map<number, Promise<PartitionWorker>>, highWatermarks: Map
     if (behind > 0n) total += behind;
   }
   return Number(total);
+}
+
+/** Staging messages and dead letters are partitioned by kstream itself (see partition-worker.ts), so it needs the counts. */
+async function partitionCount(admin: Admin, topic: string): Promise<number> {
+  try {
+    const count = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.length ?? 0;
+    if (count === 0) throw new KafkaError(`topic ${topic} has no partitions`, { context: { topic } });
+    return count;
+  } catch (error) {
+    throw toKafkaError(error, "cannot read the partitions of the topic", { topic });
+  }
 }

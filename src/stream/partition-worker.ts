@@ -9,11 +9,13 @@
  * the old owner's open transaction and makes its later commits fail.
  */
 import { rm } from "node:fs/promises";
-import { type Kafka, type KafkaMessage, type Message, Partitioners, type Producer, type Transaction } from "kafkajs";
+import { type Kafka, type KafkaMessage, type Message, type Producer, type Transaction } from "kafkajs";
 import { cleanMessage } from "../clean/record.ts";
 import { stagingMessage } from "../clean/staging.ts";
 import type { CleanRules } from "../clean/types.ts";
 import { toKafkaError } from "../kafka/errors.ts";
+import { sendCompletely } from "../kafka/complete-send.ts";
+import { DefaultPartitioner, partitionForKey } from "../kafka/partitioner.ts";
 import type { TopicLayout } from "../kafka/topics.ts";
 import { log } from "../ui/log.ts";
 import { deadLetterMessage } from "./dead-letter.ts";
@@ -81,11 +83,16 @@ export async function startPartitionWorker(
   /** Read only after the producer is initialised: see below. */
   readCommittedOffset: () => Promise<bigint>,
   counters: StreamCounters,
+  /**
+   * Messages get their partition here (murmur2 of the key, as kafkajs would), so kafkajs groups
+   * them in one pass and sendCompletely can tell which partitions were acknowledged.
+   */
+  partitionCounts: { staging: number; deadLetter: number },
 ): Promise<PartitionWorker> {
   const { inputTopic: topic } = settings;
   const producer: Producer = kafka.producer({
     transactionalId: `kstream-${settings.groupId}-${topic}-${partition}`,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: DefaultPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
     // A cycle lasts up to file_max_age; leave room for the Parquet write and the commit, within
@@ -156,7 +163,9 @@ export async function startPartitionWorker(
       await Promise.all(written.map((path) => rm(path, { force: true })));
       await open.abort().catch(() => undefined);
       transaction = undefined;
-      throw toKafkaError(error, "cannot commit the cycle", { topic, partition, offset: nextOffset });
+      // The offset as text: kafkajs logs the error it gets from eachBatch with JSON.stringify,
+      // which throws on a bigint and would replace this error with "cannot serialize BigInt".
+      throw toKafkaError(error, "cannot commit the cycle", { topic, partition, offset: nextOffset.toString() });
     }
     transaction = undefined;
     committed = nextOffset;
@@ -179,6 +188,8 @@ export async function startPartitionWorker(
     },
 
     async process(messages) {
+      let lastKey: string | undefined;
+      let lastKeyPartition = 0;
       let staged: Message[] = [];
       let deadLetters: Message[] = [];
       let pendingBytes = 0;
@@ -187,7 +198,8 @@ export async function startPartitionWorker(
         if (staged.length > 0) topicMessages.push({ topic: settings.stagingTopic, messages: staged });
         if (deadLetters.length > 0) topicMessages.push({ topic: settings.deadLetterTopic, messages: deadLetters });
         if (topicMessages.length === 0) return;
-        const send = transaction!.sendBatch({ topicMessages, acks: -1 });
+        const open = transaction!;
+        const send = sendCompletely((pending) => open.sendBatch({ topicMessages: pending, acks: -1 }), topicMessages);
         // Awaited at the end of the cycle, where a failure aborts it; not an unhandled rejection here.
         send.catch(() => undefined);
         sends.push(send);
@@ -209,16 +221,31 @@ export async function startPartitionWorker(
         if (outcome.kind === "row") {
           sink.append(outcome.row);
           const { key, value } = stagingMessage(outcome.row, settings.rules.windowMs);
+          const bytes = value.length + 64;
+          // A big message (a huge email, a near-1 MB dead letter) goes in a send of its own, not on
+          // top of pending ones: together they would pass the broker's limit and fail the cycle.
+          if (pendingBytes > 0 && pendingBytes + bytes > MAX_SEND_BYTES) sendPending();
+          // One window key for long runs of records: its partition is hashed once per run.
+          if (key !== lastKey) {
+            lastKey = key;
+            lastKeyPartition = partitionForKey(key, partitionCounts.staging);
+          }
           staged.push({
             key,
             value,
+            partition: lastKeyPartition,
             headers: { "kstream-source-partition": String(partition), "kstream-source-offset": message.offset },
           });
-          pendingBytes += value.length + 64;
+          pendingBytes += bytes;
           counters.cleaned++;
         } else {
-          deadLetters.push(deadLetterMessage(message, topic, partition, outcome.verdict));
-          pendingBytes += (message.value?.length ?? 0) + (message.key?.length ?? 0) + 256;
+          const bytes = (message.value?.length ?? 0) + (message.key?.length ?? 0) + 256;
+          if (pendingBytes > 0 && pendingBytes + bytes > MAX_SEND_BYTES) sendPending();
+          const deadLetter = deadLetterMessage(message, topic, partition, outcome.verdict);
+          // Keyed like kafkajs would; a keyless one follows its source partition (deterministic).
+          deadLetter.partition = message.key ? partitionForKey(message.key, partitionCounts.deadLetter) : partition % partitionCounts.deadLetter;
+          deadLetters.push(deadLetter);
+          pendingBytes += bytes;
           counters.dead_lettered++;
         }
         // A produce request's record batch must stay under the broker's message.max.bytes (1 MB by default).
