@@ -305,6 +305,12 @@ async function* readArray(window: Window, more: () => Promise<boolean>, sourceNa
           }
           waitFor = 0;
           if (scan.status === SCAN_ERROR) fail(scan.message, scan.errorIndex);
+          // A number that runs into the end of the input may have been cut there (a truncated
+          // `123456` ends as `123`): inside an array a ',' or ']' must follow, so it is the
+          // unclosed array's error, and the number is not published as if it were whole.
+          if (final && scan.end === bytes.length && (byte === 0x2d || (byte >= 0x30 && byte <= 0x39))) {
+            fail("unexpected end of input: the array is not closed with ']'", bytes.length);
+          }
           // skipBlank has counted the lines up to `at`.
           const item = elementItem(bytes, at, scan, window.line);
           shrinkScratch(scan);
