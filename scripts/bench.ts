@@ -2,9 +2,15 @@
  * Benchmarks of the compiled kstream against a baseline tool we did not write (kcat), on the local
  * broker, in the same run. Prints a Markdown table on stdout and writes JSON under bench-results/.
  * Each figure is the median of --runs runs after one warm-up; min and max are shown because this
- * machine is shared and noisy. Figures only: nothing here passes or fails.
+ * machine is shared and noisy. Figures only: nothing here passes or fails. Run it through
+ * scripts/bench.sh, which installs, starts the broker and builds the binary first.
  *
- *   bun scripts/bench.ts [--records 1000000] [--runs 3] [--stages produce,clean,measure,recon] [--broker 127.0.0.1:9092]
+ *   bun scripts/bench.ts [--records 1000000] [--runs 3] [--stages produce,clean,measure,recon,e2e,help]
+ *                        [--scale] [--scale-records 1000000] [--scale-sizes 100000,1000000,5000000]
+ *                        [--broker 127.0.0.1:9092]
+ *
+ * --scale adds two tables: stream-clean throughput with 1, 3 and 6 input partitions and 1 or 2
+ * processes in one group (on --scale-records), and end-to-end wall time for each of --scale-sizes.
  */
 import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,7 +21,10 @@ const { values: flags } = parseArgs({
   options: {
     records: { type: "string", default: "1000000" },
     runs: { type: "string", default: "3" },
-    stages: { type: "string", default: "produce,clean,measure,recon" },
+    stages: { type: "string", default: "produce,clean,measure,recon,e2e,help" },
+    scale: { type: "boolean", default: false },
+    "scale-records": { type: "string", default: "1000000" },
+    "scale-sizes": { type: "string", default: "100000,1000000,5000000" },
     broker: { type: "string", default: process.env.KSTREAM_TEST_BROKER ?? "127.0.0.1:9092" },
   },
 });
@@ -62,11 +71,11 @@ function uniqueTopic(label: string): string {
   return `bench_${label}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
 }
 
-function benchConfig(topic: string, ledger: string, run = ""): string {
+function benchConfig(topic: string, ledger: string, run = "", partitions = 3): string {
   const path = join(work, `${topic}${run}.toml`);
   writeFileSync(
     path,
-    `[kafka]\nbrokers = ["${broker}"]\n[topics]\ninput = "${topic}"\nstaging = "${topic}${run}_stage"\ndead_letter = "${topic}${run}_dlq"\n` +
+    `[kafka]\nbrokers = ["${broker}"]\n[topics]\ninput = "${topic}"\nstaging = "${topic}${run}_stage"\ndead_letter = "${topic}${run}_dlq"\npartitions = ${partitions}\n` +
       `[ledger]\npath = "${ledger}"\n[clean]\ngroup_id = "${topic}${run}_group"\nparquet_dir = "${join(work, `${topic}${run}_parquet`)}"\n`,
   );
   return path;
@@ -124,6 +133,72 @@ async function stageOnCleanOutput(stage: "measure" | "recon", bytes: number): Pr
   return [row];
 }
 
+/** produce -> stream-clean -> batch-measure -> recon on fresh topics, timed as one job. */
+async function stageEndToEnd(input: string, bytes: number, count = records, repeat = runs): Promise<Row[]> {
+  const row: Row = { stage: "e2e", tool: "produce → clean → measure → recon", records: count, bytes, samples: [] };
+  for (let i = 0; i <= repeat; i++) {
+    const topic = uniqueTopic("e2e");
+    const config = benchConfig(topic, join(work, `${topic}.db`));
+    const steps = [["produce", input], ["stream-clean", "--until-caught-up"], ["batch-measure"], ["recon"]];
+    const total: Sample = { wallSeconds: 0, cpuSeconds: 0, peakRssMb: 0 };
+    for (const step of steps) {
+      const sample = await measure([KSTREAM, ...step, "--config", config, "--quiet"]);
+      total.wallSeconds += sample.wallSeconds;
+      total.cpuSeconds += sample.cpuSeconds;
+      total.peakRssMb = Math.max(total.peakRssMb, sample.peakRssMb);
+    }
+    rmSync(join(work, `${topic}_parquet`), { recursive: true, force: true });
+    if (i > 0 || repeat === 0) row.samples.push(total);
+  }
+  return [row];
+}
+
+/** `kstream --help` from the compiled binary: start-up cost, what every cron run pays. */
+async function stageHelp(): Promise<Row[]> {
+  const row: Row = { stage: "help", tool: "kstream --help", records: 1, bytes: 0, samples: [] };
+  for (let i = 0; i <= 10; i++) {
+    const sample = await measure([KSTREAM, "--help"]);
+    if (i > 0) row.samples.push(sample);
+  }
+  return [row];
+}
+
+/**
+ * stream-clean with the input topic split into 1, 3 or 6 partitions, run by 1 or 2 processes of
+ * one group (each process --until-caught-up on its share); wall time is until both are done.
+ */
+async function scalePartitions(input: string, bytes: number, count: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const partitions of [1, 3, 6]) {
+    const topic = uniqueTopic(`scale${partitions}`);
+    await measure([KSTREAM, "produce", input, "--config", benchConfig(topic, join(work, `${topic}.db`), "", partitions), "--quiet"]);
+    for (const processes of partitions === 1 ? [1] : [1, 2]) {
+      const row: Row = { stage: `clean, ${partitions} partition${partitions > 1 ? "s" : ""}`, tool: `${processes} process${processes > 1 ? "es" : ""}`, records: count, bytes, samples: [] };
+      for (let i = 0; i < Math.max(1, runs - 1); i++) {
+        const config = benchConfig(topic, join(work, `${topic}.db`), `_p${processes}_${i}`, partitions);
+        const started = performance.now();
+        const samples = await Promise.all(
+          Array.from({ length: processes }, () => measure([KSTREAM, "stream-clean", "--until-caught-up", "--config", config, "--quiet"])),
+        );
+        row.samples.push({
+          wallSeconds: (performance.now() - started) / 1000,
+          cpuSeconds: samples.reduce((sum, sample) => sum + sample.cpuSeconds, 0),
+          peakRssMb: Math.max(...samples.map((sample) => sample.peakRssMb)),
+        });
+        rmSync(join(work, `${topic}_p${processes}_${i}_parquet`), { recursive: true, force: true });
+      }
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+async function generate(count: number, path: string): Promise<number> {
+  const generator = Bun.spawn(["node_modules/.bin/bun", "scripts/gen-sample.ts", "--records", String(count), "--out", path], { cwd: ROOT, stderr: "inherit" });
+  if ((await generator.exited) !== 0) throw new Error("gen-sample failed");
+  return statSync(path).size;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -148,9 +223,7 @@ const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFracti
 
 async function main() {
   const input = join(work, "input.ndjson");
-  const generator = Bun.spawn(["node_modules/.bin/bun", "scripts/gen-sample.ts", "--records", String(records), "--out", input], { cwd: ROOT, stderr: "inherit" });
-  if ((await generator.exited) !== 0) throw new Error("gen-sample failed");
-  const bytes = statSync(input).size;
+  const bytes = await generate(records, input);
 
   const rows: Row[] = [];
   const stages = flags.stages!.split(",");
@@ -158,6 +231,23 @@ async function main() {
   if (stages.includes("clean")) rows.push(...(await stageClean(input, bytes)));
   if (stages.includes("measure")) rows.push(...(await stageOnCleanOutput("measure", bytes)));
   if (stages.includes("recon")) rows.push(...(await stageOnCleanOutput("recon", bytes)));
+  if (stages.includes("e2e")) rows.push(...(await stageEndToEnd(input, bytes)));
+  if (stages.includes("help")) rows.push(...(await stageHelp()));
+  const scaleRows: Row[] = [];
+  if (flags.scale) {
+    const scaleRecords = Number(flags["scale-records"]);
+    const scaleInput = join(work, "scale.ndjson");
+    const scaleBytes = scaleRecords === records ? bytes : await generate(scaleRecords, scaleInput);
+    scaleRows.push(...(await scalePartitions(scaleRecords === records ? input : scaleInput, scaleBytes, scaleRecords)));
+    for (const size of flags["scale-sizes"]!.split(",").map(Number)) {
+      const sizeInput = join(work, `size-${size}.ndjson`);
+      const sizeBytes = await generate(size, sizeInput);
+      // One run per size (the biggest takes minutes); the partition table above shows the noise.
+      const [row] = await stageEndToEnd(sizeInput, sizeBytes, size, 0);
+      scaleRows.push({ ...row!, stage: `e2e, ${fmt(size)} records` });
+      rmSync(sizeInput, { force: true });
+    }
+  }
 
   const summaries = rows.map(summarize);
   const cpus = navigator.hardwareConcurrency;
@@ -176,11 +266,19 @@ async function main() {
       `| ${summary.stage} | ${summary.tool} | ${fmt(summary.records_per_second.median)} (${fmt(summary.records_per_second.min)}–${fmt(summary.records_per_second.max)}) | ${fmt(summary.mb_per_second, 1)} | ${fmt(summary.wall_seconds, 2)} | ${fmt(summary.cpu_seconds, 2)} | ${fmt(summary.peak_rss_mb.median)} | ${ratio} |`,
     );
   }
+  if (scaleRows.length > 0) {
+    lines.push("", "Scale (one broker on the same machine):", "", "| run | processes / tool | records | records/s (min–max) | wall s | CPU s | peak RSS MB |", "|---|---|---|---|---|---|---|");
+    for (const summary of scaleRows.map(summarize)) {
+      lines.push(
+        `| ${summary.stage} | ${summary.tool} | ${fmt(summary.records)} | ${fmt(summary.records_per_second.median)} (${fmt(summary.records_per_second.min)}–${fmt(summary.records_per_second.max)}) | ${fmt(summary.wall_seconds, 2)} | ${fmt(summary.cpu_seconds, 2)} | ${fmt(summary.peak_rss_mb.max)} |`,
+      );
+    }
+  }
   console.log(lines.join("\n"));
   const resultsDir = join(ROOT, "bench-results");
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `bench-${new Date().toISOString().replaceAll(":", "-")}.json`);
-  writeFileSync(file, JSON.stringify({ header, cpus, memoryGb, records, bytes, runs, results: summaries }, null, 2));
+  writeFileSync(file, JSON.stringify({ header, cpus, memoryGb, records, bytes, runs, results: summaries, scale: scaleRows.map(summarize) }, null, 2));
   console.error(`results: ${file}`);
 }
 
