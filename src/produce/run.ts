@@ -3,12 +3,12 @@
  * idempotent kafkajs producer (acks from all in-sync replicas, batched requests, one in flight
  * while the next batch is read), and records every acknowledged offset range in the ledger.
  */
-import { type Admin, CompressionTypes, ConfigResourceTypes, type Message, type Producer, type RecordMetadata } from "kafkajs";
+import { CompressionTypes, type Message, type Producer, type RecordMetadata } from "kafkajs";
 import { InputSyntaxError } from "../errors.ts";
 import { readElements, openInput } from "../input/index.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import type { KafkaContext } from "../kafka/client.ts";
-import { ensureTopics, kstreamTopics, topicLayout } from "../kafka/topics.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES, ensureTopics, kstreamTopics, topicLayout, topicMaxMessageBytes } from "../kafka/topics.ts";
 import { sendCompletely } from "../kafka/complete-send.ts";
 import { DefaultPartitioner } from "../kafka/partitioner.ts";
 import type { Ledger, Rejection } from "../ledger/ledger.ts";
@@ -43,8 +43,6 @@ export interface ProduceSummary {
 
 const MAX_REQUEST_BYTES = 512 * 1024;
 
-/** Kafka's default `max.message.bytes`, used when the topic's own value cannot be read. */
-const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 /**
  * Room for what a record batch holds besides the key and value: the batch header (61 bytes), the
  * record's varints, the run header's name and value (a 36-character UUID), and 1 KiB for the
@@ -176,21 +174,6 @@ function oversize(json: string, key: string | undefined, sourceBytes: number, li
   return size > limit ? size : undefined;
 }
 
-/** The input topic's `max.message.bytes` (the largest record batch it takes), or Kafka's default when it cannot be read. */
-async function topicMaxMessageBytes(admin: Admin, topic: string): Promise<number> {
-  try {
-    const described = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ["max.message.bytes"] }],
-    });
-    const entry = described.resources[0]?.configEntries.find((config) => config.configName === "max.message.bytes");
-    const value = Number(entry?.configValue);
-    return Number.isSafeInteger(value) && value > 0 ? value : DEFAULT_MAX_MESSAGE_BYTES;
-  } catch {
-    return DEFAULT_MAX_MESSAGE_BYTES; // e.g. no DescribeConfigs permission: the default is the likely value
-  }
-}
-
 interface Sink {
   /** The largest record the input topic takes (its max.message.bytes). */
   readonly maxMessageBytes: number;
@@ -221,7 +204,7 @@ async function openSink(
   let maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
   try {
     await admin.connect();
-    await ensureTopics(admin, kstreamTopics(config), topicLayout(config));
+    await ensureTopics(admin, kstreamTopics(config), topicLayout(config), { input: topic, deadLetter: config.topics.dead_letter });
     partitionMetadata = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions;
     maxMessageBytes = await topicMaxMessageBytes(admin, topic);
   } catch (error) {

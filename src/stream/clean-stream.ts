@@ -37,7 +37,7 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
   await connectAdmin(admin, topic);
   let partitionCounts: { staging: number; deadLetter: number };
   try {
-    await ensureTopics(admin, [settings.stagingTopic, settings.deadLetterTopic], settings.topicLayout);
+    await ensureTopics(admin, [settings.stagingTopic, settings.deadLetterTopic], settings.topicLayout, { input: topic, deadLetter: settings.deadLetterTopic });
     partitionCounts = { staging: await partitionCount(admin, settings.stagingTopic), deadLetter: await partitionCount(admin, settings.deadLetterTopic) };
   } catch (error) {
     await admin.disconnect();
