@@ -33,6 +33,8 @@ const topicName = (description: string, fallback: string) =>
     v.pipe(
       v.string(),
       v.regex(/^[a-zA-Z0-9._-]{1,249}$/, "a topic name is 1-249 of a-z A-Z 0-9 . _ -"),
+      // Kafka refuses these two; they would also name folders, not files, in a path.
+      v.check((name) => name !== "." && name !== "..", 'a topic name cannot be "." or ".."'),
       v.description(description),
     ),
     fallback,

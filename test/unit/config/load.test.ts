@@ -78,6 +78,13 @@ describe("config validation", () => {
     expect(error.keyPath).toBe("topics.partitions");
   });
 
+  test("a topic name Kafka would refuse (a path-like '..', a slash) is refused with its key path", () => {
+    for (const name of ["..", ".", "a/b", "../etc"]) {
+      const file = writeConfig(`topic-${name.replace(/\W/g, "_")}`, `[topics]\ninput = "${name}"\n`);
+      expect(expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root })).keyPath).toBe("topics.input");
+    }
+  });
+
   test("a duration that is not one is refused", () => {
     const file = writeConfig("duration", '[clean]\nfile_max_age = "soon"\n');
     expect(expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root })).keyPath).toBe("clean.file_max_age");
