@@ -29,7 +29,7 @@ export function createKafka(config: Config, secrets: Secrets, clientIdSuffix?: s
     requestTimeout: durationMs(config.kafka.request_timeout),
     retry,
     logLevel: isVerbose() ? logLevel.INFO : logLevel.WARN,
-    logCreator: routeToConsola,
+    logCreator: routeToConsola(config.kafka.retry_limit),
   };
   const sasl = saslOptions(config, secrets);
   if (sasl) kafkaConfig.sasl = sasl;
@@ -108,29 +108,73 @@ function tlsOptions(config: Config, secrets: Secrets): KafkaConfig["ssl"] {
 /**
  * kafkajs logs every failed request at ERROR even when it retries and succeeds (a fresh broker's
  * "coordinator not available", for one). Those per-request lines go to debug; failures that
- * matter reach us as thrown errors and are reported once, at the top.
+ * matter reach us as thrown errors and are reported once, at the top. A broker that stays
+ * unreachable is the exception: after a few seconds a warning says so (again every 10 s), so
+ * someone watching a run wait through an outage sees why it is not moving.
  */
-const routeToConsola: logCreator = () => ({ namespace, level, log: entry }) => {
-  const { message, ...extra } = entry;
-  // kstream bounds retries on purpose (kafka.retry_limit) so an unreachable cluster ends the run
-  // with exit 1 instead of hanging; the ledger still counts only what was acknowledged.
-  if (message.startsWith("Limiting retries for the idempotent producer")) return;
-  const context = Object.entries(extra)
-    .filter(([key]) => key !== "timestamp" && key !== "logger" && key !== "stack")
-    .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
-    .join(" ");
-  const line = `kafka${namespace ? ` ${namespace}` : ""}: ${message}${context ? ` (${context})` : ""}`;
-  // Runner's "Error when calling eachBatch" repeats an error kstream reports itself; so does
-  // SaslAuthenticator-<MECHANISM>'s "authentication failed" (a wrong password must give one line).
-  const perRequestNoise =
-    namespace === "Connection" ||
-    namespace === "BrokerPool" ||
-    namespace === "Runner" ||
-    String(namespace).startsWith("SaslAuthenticator") ||
-    /Restarting the consumer/.test(message);
-  if (level === logLevel.ERROR || level === logLevel.WARN) {
-    if (perRequestNoise) log.debug(line);
-    else log.warn(line);
-  } else if (level === logLevel.INFO) log.debug(line);
-  else log.trace(line);
+const routeToConsola = (retryLimit: string): logCreator => {
+  const outage = unreachableBrokerWarnings(retryLimit);
+  return () => ({ namespace, level, log: entry }) => {
+    const { message, ...extra } = entry;
+    // kstream bounds retries on purpose (kafka.retry_limit) so an unreachable cluster ends the run
+    // with exit 1 instead of hanging; the ledger still counts only what was acknowledged.
+    if (message.startsWith("Limiting retries for the idempotent producer")) return;
+    const context = Object.entries(extra)
+      .filter(([key]) => key !== "timestamp" && key !== "logger" && key !== "stack")
+      .map(([key, value]) => `${key}=${typeof value === "string" ? value : safeJson(value)}`)
+      .join(" ");
+    const line = `kafka${namespace ? ` ${namespace}` : ""}: ${message}${context ? ` (${context})` : ""}`;
+    // Runner's "Error when calling eachBatch" repeats an error kstream reports itself; so does
+    // SaslAuthenticator-<MECHANISM>'s "authentication failed" (a wrong password must give one line).
+    const perRequestNoise =
+      namespace === "Connection" ||
+      namespace === "BrokerPool" ||
+      namespace === "Runner" ||
+      String(namespace).startsWith("SaslAuthenticator") ||
+      /Restarting the consumer/.test(message);
+    if (level === logLevel.ERROR || level === logLevel.WARN) {
+      if (namespace === "Connection") outage.failed(String(extra.broker ?? "a broker"), message);
+      if (perRequestNoise) log.debug(line);
+      else log.warn(line);
+    } else if (level === logLevel.INFO) log.debug(line);
+    else log.trace(line);
+  };
 };
+
+/** Connection failures that mean "the broker is not there", as opposed to a refused request. */
+const UNREACHABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection timeout|Closed connection|connection closed/i;
+/** A broker quiet this long before its failures count as an outage in progress, and between warnings. */
+const OUTAGE_WARN_AFTER_MS = 5_000;
+const OUTAGE_REPEAT_MS = 10_000;
+/** Failures further apart than this belong to separate outages. */
+const OUTAGE_GAP_MS = 30_000;
+
+function unreachableBrokerWarnings(retryLimit: string) {
+  const outages = new Map<string, { since: number; last: number; warned: number }>();
+  return {
+    failed(broker: string, message: string) {
+      if (!UNREACHABLE.test(message)) return;
+      const now = Date.now();
+      let outage = outages.get(broker);
+      if (!outage || now - outage.last > OUTAGE_GAP_MS) {
+        outage = { since: now, last: now, warned: 0 };
+        outages.set(broker, outage);
+      }
+      outage.last = now;
+      if (now - outage.since >= OUTAGE_WARN_AFTER_MS && now - outage.warned >= OUTAGE_REPEAT_MS) {
+        outage.warned = now;
+        const reason = message.replace(/^Connection error:\s*/i, "");
+        log.warn(`kafka: ${broker} unreachable for ${Math.round((now - outage.since) / 1000)} s (${reason}); retrying, for up to kafka.retry_limit (${retryLimit}) per request`);
+      }
+    },
+  };
+}
+
+/** JSON for log context; bigints as text (kafkajs logs errors that may carry them). */
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_key, item) => (typeof item === "bigint" ? item.toString() : item)) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
