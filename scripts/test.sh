@@ -33,6 +33,13 @@ log=$(mktemp)
 "$bun" test --timeout 180000 "$@" 2>&1 | tee "$log"
 test_status=${PIPESTATUS[0]}
 
+echo "== dependency audit"
+bash scripts/audit.sh
+case $? in
+  0 | 3) ;; # clean, or the registry's audit endpoint is unreachable (said on its line above)
+  *) extra_failed=$((extra_failed + 1)) ;;
+esac
+
 # bun prints " 12 pass" / " 0 fail" at the end; CI wants one plain "N passed, N failed" line.
 passed=$(grep -E '^ *[0-9]+ pass$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
 failed=$(grep -E '^ *[0-9]+ fail$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
