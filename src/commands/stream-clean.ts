@@ -65,6 +65,7 @@ export const streamCleanCommand = defineCommand({
           windowMs: durationMs(config.clean.window),
         },
         retry: context.retry,
+        retryLimitMs: durationMs(config.kafka.retry_limit),
         topicLayout: topicLayout(config),
       },
       { untilCaughtUp: args["until-caught-up"] },

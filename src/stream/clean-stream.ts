@@ -56,11 +56,13 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     allowAutoTopicCreation: false,
     retry: {
       ...settings.retry,
-      // kafkajs restarts the consumer after a retriable crash; anything else ends the run.
-      restartOnFailure: async (error) => (error as { retriable?: boolean }).retriable === true,
+      // kafkajs restarts the consumer after a retriable crash (a coordinator still loading, a
+      // broker restarting) for as long as kafka.retry_limit allows; anything else ends the run.
+      restartOnFailure: async (error) => restarts.allow(error),
     },
   });
 
+  const restarts = boundedRestarts(settings.retryLimitMs);
   const workers = new Map<number, Promise<PartitionWorker>>();
   let stopping = false;
   let failure: unknown;
@@ -99,7 +101,10 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     log.info(`assigned partitions [${partitions.join(", ")}] of ${topic}`);
   };
 
-  consumer.on(consumer.events.GROUP_JOIN, (event) => reassign(event.payload.memberAssignment[topic] ?? []));
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    restarts.recovered();
+    reassign(event.payload.memberAssignment[topic] ?? []);
+  });
   consumer.on(consumer.events.CRASH, (event) => {
     if (!event.payload.restart) fail(event.payload.error);
   });
@@ -256,4 +261,33 @@ async function partitionCount(admin: Admin, topic: string): Promise<number> {
   } catch (error) {
     throw toKafkaError(error, "cannot read the partitions of the topic", { topic });
   }
+}
+
+/**
+ * Whether kafkajs may restart the consumer after a crash: only for a retriable cause (kafkajs wraps
+ * it in KafkaJSNumberOfRetriesExceeded once its own retries are spent), and only until the failures
+ * have lasted kafka.retry_limit since the group last worked, so a cluster that stays down ends the
+ * run with exit 1 instead of restarting forever.
+ */
+export function boundedRestarts(limitMs: number, now: () => number = Date.now) {
+  let failingSince: number | undefined;
+  return {
+    allow(error: unknown): boolean {
+      if (!isRetriable(error)) return false;
+      failingSince ??= now();
+      if (now() - failingSince <= limitMs) return true;
+      log.warn(`kafka has failed for longer than kafka.retry_limit (${Math.round(limitMs / 1000)} s); giving up`);
+      return false;
+    },
+    recovered(): void {
+      failingSince = undefined;
+    },
+  };
+}
+
+function isRetriable(error: unknown): boolean {
+  let cause = error as { retriable?: boolean; name?: string; cause?: unknown } | undefined;
+  if (cause?.name === "KafkaJSNumberOfRetriesExceeded") return true;
+  while (cause?.cause !== undefined) cause = cause.cause as typeof cause;
+  return cause?.retriable === true;
 }

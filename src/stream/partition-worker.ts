@@ -48,6 +48,8 @@ export interface StreamSettings {
   readonly topicLayout: TopicLayout;
   readonly rules: CleanRules;
   readonly retry: { retries: number; initialRetryTime: number; maxRetryTime: number };
+  /** kafka.retry_limit: how long a retriable failure may last before the run gives up (exit 1). */
+  readonly retryLimitMs: number;
 }
 
 export interface StreamCounters {
