@@ -4,12 +4,14 @@
  * while the next batch is read), and records every acknowledged offset range in the ledger.
  */
 import { CompressionTypes, type Message, type Producer, type RecordMetadata } from "kafkajs";
+import { durationMs } from "../config/duration.ts";
 import { InputSyntaxError } from "../errors.ts";
 import { readElements, openInput } from "../input/index.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import type { KafkaContext } from "../kafka/client.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES, ensureTopics, kstreamTopics, topicLayout, topicMaxMessageBytes } from "../kafka/topics.ts";
 import { sendCompletely } from "../kafka/complete-send.ts";
+import { retryWhileRetriable } from "../kafka/retry.ts";
 import { DefaultPartitioner } from "../kafka/partitioner.ts";
 import type { Ledger, Rejection } from "../ledger/ledger.ts";
 import { log } from "../ui/log.ts";
@@ -204,8 +206,11 @@ async function openSink(
   let maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
   try {
     await admin.connect();
-    await ensureTopics(admin, kstreamTopics(config), topicLayout(config), { input: topic, deadLetter: config.topics.dead_letter });
-    partitionMetadata = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions;
+    // On a cluster, a topic just created may not be known to every broker yet: retriable.
+    partitionMetadata = await retryWhileRetriable(async () => {
+      await ensureTopics(admin, kstreamTopics(config), topicLayout(config), { input: topic, deadLetter: config.topics.dead_letter });
+      return (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions;
+    }, durationMs(config.kafka.retry_limit));
     maxMessageBytes = await topicMaxMessageBytes(admin, topic);
   } catch (error) {
     throw toKafkaError(error, "cannot prepare the input topic", { brokers, topic });

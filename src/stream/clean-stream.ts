@@ -7,6 +7,7 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import { KafkaError, KstreamError } from "../errors.ts";
 import { toKafkaError } from "../kafka/errors.ts";
+import { boundedRetries, retryWhileRetriable } from "../kafka/retry.ts";
 import { ensureTopics } from "../kafka/topics.ts";
 import { log } from "../ui/log.ts";
 import { createProgress } from "../ui/progress.ts";
@@ -62,7 +63,8 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     },
   });
 
-  const restarts = boundedRestarts(settings.retryLimitMs);
+  const restarts = boundedRetries(settings.retryLimitMs);
+  const adminFailures = boundedRetries(settings.retryLimitMs);
   const workers = new Map<number, Promise<PartitionWorker>>();
   let stopping = false;
   let failure: unknown;
@@ -92,7 +94,8 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     );
     for (const partition of partitions) {
       const started = teardown.then(async () => {
-        const readCommitted = async () => (await committedOffsets(admin, settings.groupId, topic)).get(partition) ?? 0n;
+        const readCommitted = async () =>
+          (await retryWhileRetriable(() => committedOffsets(admin, settings.groupId, topic), settings.retryLimitMs)).get(partition) ?? 0n;
         return startPartitionWorker(kafka, settings, partition, readCommitted, counters, partitionCounts);
       });
       started.catch(fail);
@@ -151,7 +154,14 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
       // One check at a time: the admin round trips can take longer than a tick.
       checkingCaughtUp = true;
       caughtUp(admin, settings.groupId, topic, targets)
-        .then((done) => done && finish("caught-up"), fail)
+        .then(
+          (done) => {
+            adminFailures.recovered();
+            if (done) finish("caught-up");
+          },
+          // A coordinator moving (its broker died) is retriable: ask again next tick, within the limit.
+          (error) => (adminFailures.allow(error) ? log.debug(`caught-up check: ${(error as Error).message}`) : fail(error)),
+        )
         .finally(() => {
           checkingCaughtUp = false;
         });
@@ -263,31 +273,3 @@ async function partitionCount(admin: Admin, topic: string): Promise<number> {
   }
 }
 
-/**
- * Whether kafkajs may restart the consumer after a crash: only for a retriable cause (kafkajs wraps
- * it in KafkaJSNumberOfRetriesExceeded once its own retries are spent), and only until the failures
- * have lasted kafka.retry_limit since the group last worked, so a cluster that stays down ends the
- * run with exit 1 instead of restarting forever.
- */
-export function boundedRestarts(limitMs: number, now: () => number = Date.now) {
-  let failingSince: number | undefined;
-  return {
-    allow(error: unknown): boolean {
-      if (!isRetriable(error)) return false;
-      failingSince ??= now();
-      if (now() - failingSince <= limitMs) return true;
-      log.warn(`kafka has failed for longer than kafka.retry_limit (${Math.round(limitMs / 1000)} s); giving up`);
-      return false;
-    },
-    recovered(): void {
-      failingSince = undefined;
-    },
-  };
-}
-
-function isRetriable(error: unknown): boolean {
-  let cause = error as { retriable?: boolean; name?: string; cause?: unknown } | undefined;
-  if (cause?.name === "KafkaJSNumberOfRetriesExceeded") return true;
-  while (cause?.cause !== undefined) cause = cause.cause as typeof cause;
-  return cause?.retriable === true;
-}
