@@ -201,7 +201,13 @@ export async function startPartitionWorker(
         if (deadLetters.length > 0) topicMessages.push({ topic: settings.deadLetterTopic, messages: deadLetters });
         if (topicMessages.length === 0) return;
         const open = transaction!;
-        const send = sendCompletely((pending) => open.sendBatch({ topicMessages: pending, acks: -1 }), topicMessages);
+        // One produce request at a time per transactional producer: kafkajs rolls a partition's
+        // sequence numbers back when a request fails, and a second request already in flight would
+        // then reuse them; the broker takes it for a duplicate of the first and drops it, while the
+        // first is sent again (seen as 3 dead letters written twice and 3 lost when a leader was
+        // killed mid-cycle). Cleaning still runs ahead while a send is in flight.
+        const previous = sends.at(-1) ?? Promise.resolve();
+        const send = previous.then(() => sendCompletely((pending) => open.sendBatch({ topicMessages: pending, acks: -1 }), topicMessages));
         // Awaited at the end of the cycle, where a failure aborts it; not an unhandled rejection here.
         send.catch(() => undefined);
         sends.push(send);
