@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every kstream test on this machine, from nothing: installs what is missing (scripts/setup.sh),
 # starts the local Kafka broker unless one is already running, builds dist/kstream (integration tests
-# run the compiled binary, as users and cron do), type-checks, runs unit and integration tests, stops
-# the broker if it started it, and ends with the line "N passed, N failed".
+# run the compiled binary, as users and cron do), type-checks, runs unit and integration tests,
+# audits the production dependencies (scripts/audit.sh), stops the broker if it started it, and
+# ends with the line "N passed, N failed". The fault suite is separate: scripts/faults.sh.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
