@@ -9,7 +9,7 @@
  * the old owner's open transaction and makes its later commits fail.
  */
 import { rm } from "node:fs/promises";
-import { type Kafka, type KafkaMessage, type Message, type Producer, type Transaction } from "kafkajs";
+import { type Kafka, type KafkaMessage, type Message, type Producer, type TopicMessages, type Transaction } from "kafkajs";
 import { cleanMessage } from "../clean/record.ts";
 import { stagingMessage } from "../clean/staging.ts";
 import type { CleanRules } from "../clean/types.ts";
@@ -196,7 +196,7 @@ export async function startPartitionWorker(
       let deadLetters: Message[] = [];
       let pendingBytes = 0;
       const sendPending = () => {
-        const topicMessages = [];
+        const topicMessages: TopicMessages[] = [];
         if (staged.length > 0) topicMessages.push({ topic: settings.stagingTopic, messages: staged });
         if (deadLetters.length > 0) topicMessages.push({ topic: settings.deadLetterTopic, messages: deadLetters });
         if (topicMessages.length === 0) return;
