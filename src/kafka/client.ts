@@ -9,6 +9,7 @@ import type { Config } from "../config/schema.ts";
 import { durationMs } from "../config/duration.ts";
 import { ConfigError } from "../errors.ts";
 import { isVerbose, log } from "../ui/log.ts";
+import { installRetriableCoordinatorLookup } from "./coordinator-lookup.ts";
 import { installFastEncoding } from "./fast-encoding.ts";
 
 export interface KafkaContext {
@@ -21,6 +22,7 @@ export interface KafkaContext {
 export function createKafka(config: Config, secrets: Secrets, clientIdSuffix?: string): KafkaContext {
   quietKafkajsTimerWarnings();
   installFastEncoding();
+  installRetriableCoordinatorLookup();
   const retry = retryPolicy(durationMs(config.kafka.retry_limit));
   const kafkaConfig: KafkaConfig = {
     clientId: clientIdSuffix ? `${config.kafka.client_id}-${clientIdSuffix}` : config.kafka.client_id,

@@ -1,4 +1,4 @@
-/** The parts of kafkajs' untyped internals that src/kafka/fast-encoding.ts replaces. */
+/** The parts of kafkajs' untyped internals that src/kafka/fast-encoding.ts, partitioned-messages.ts and coordinator-lookup.ts replace. */
 declare module "kafkajs/src/protocol/encoder.js" {
   export default class Encoder {
     constructor(initialSize?: number);
@@ -23,4 +23,10 @@ declare module "kafkajs/src/producer/groupMessagesPerPartition.js" {
     messages: Message[];
     partitioner: (args: PartitionerArgs) => number;
   }): Record<number, Message[]>;
+}
+
+declare module "kafkajs/src/cluster/index.js" {
+  export default class Cluster {
+    findGroupCoordinatorMetadata(args: { groupId: string; coordinatorType?: number }): Promise<unknown>;
+  }
 }
