@@ -5,13 +5,12 @@
 import { defineCommand } from "citty";
 import { ExitCode, UsageError } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
-import { openLedger } from "../ledger/ledger.ts";
 import { formatCsv } from "../measure/csv.ts";
 import { runMeasures, type MeasureSummary } from "../measure/run.ts";
 import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { formatCount } from "../ui/progress.ts";
-import { commonArgs, jsonArg, startCommand } from "./shared.ts";
+import { commonArgs, jsonArg, openConfiguredLedger, startCommand } from "./shared.ts";
 
 export const batchMeasureCommand = defineCommand({
   meta: { name: "batch-measure", description: "Per time window: unique users and most/least represented country, to CSV" },
@@ -28,7 +27,7 @@ export const batchMeasureCommand = defineCommand({
     const from = isoFlag(args.from, "from");
     const to = isoFlag(args.to, "to");
     if (from !== undefined && to !== undefined && from >= to) throw new UsageError("--from must be before --to");
-    const ledger = args["since-last"] ? openLedger(config.ledger.path) : undefined;
+    const ledger = args["since-last"] ? openConfiguredLedger(config) : undefined;
     try {
       const summary = await runMeasures(createKafka(config, secrets, "measure").kafka, ledger, {
         stagingTopic: config.topics.staging,

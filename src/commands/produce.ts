@@ -5,12 +5,11 @@
 import { defineCommand } from "citty";
 import { ExitCode } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
-import { openLedger } from "../ledger/ledger.ts";
 import { produceRecords, type ProduceSummary } from "../produce/run.ts";
 import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { formatCount } from "../ui/progress.ts";
-import { commonArgs, jsonArg, numberFlag, startCommand } from "./shared.ts";
+import { commonArgs, jsonArg, numberFlag, openConfiguredLedger, startCommand } from "./shared.ts";
 
 export const produceCommand = defineCommand({
   meta: { name: "produce", description: "Publish a JSON array or NDJSON file of user records onto the input topic" },
@@ -36,7 +35,7 @@ export const produceCommand = defineCommand({
     const { config } = loaded;
     const limit = numberFlag(args.limit, "limit", { integer: true });
     const dryRun = args["dry-run"];
-    const ledger = dryRun ? undefined : openLedger(config.ledger.path);
+    const ledger = dryRun ? undefined : openConfiguredLedger(config);
     try {
       const summary = await produceRecords(createKafka(config, loaded.secrets, "producer"), ledger, {
         source: config.produce.input,

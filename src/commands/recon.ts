@@ -6,13 +6,12 @@
 import { defineCommand } from "citty";
 import { ExitCode, UsageError } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
-import { openLedger } from "../ledger/ledger.ts";
 import type { Verdict } from "../recon/arithmetic.ts";
 import { reconcile, type RunReport, selectRuns } from "../recon/run.ts";
 import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { formatCount } from "../ui/progress.ts";
-import { commonArgs, jsonArg, startCommand } from "./shared.ts";
+import { commonArgs, jsonArg, openConfiguredLedger, startCommand } from "./shared.ts";
 
 const EXIT_OF: Record<Verdict, number> = { ok: ExitCode.ok, behind: ExitCode.behind, mismatch: ExitCode.mismatch };
 
@@ -28,7 +27,7 @@ export const reconCommand = defineCommand({
   async run({ args }) {
     const { config, secrets } = startCommand(args);
     if ([args.run, args.producer, args.all || undefined].filter(Boolean).length > 1) throw new UsageError("--run, --producer and --all exclude each other");
-    const ledger = openLedger(config.ledger.path);
+    const ledger = openConfiguredLedger(config);
     try {
       const runs = selectRuns(ledger, { runId: args.run, producer: args.producer, all: args.all });
       const reports = await reconcile(createKafka(config, secrets, "recon").kafka, ledger, runs, {

@@ -3,7 +3,10 @@
  * start-up step that applies --verbose/--quiet, loads the config and reports its warnings.
  */
 import type { ArgDef } from "citty";
+import { durationMs } from "../config/duration.ts";
 import { type ConfigOverrides, type LoadedConfig, loadConfig } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { type Ledger, openLedger } from "../ledger/ledger.ts";
 import { UsageError } from "../errors.ts";
 import { log, setVerbosity } from "../ui/log.ts";
 
@@ -82,4 +85,9 @@ export function repeatedFlag(rawArgs: readonly string[], flag: string): string[]
     } else if (arg.startsWith(`--${flag}=`)) values.push(arg.slice(flag.length + 3));
   }
   return values.flatMap((value) => value.split(",")).map((value) => value.trim()).filter(Boolean);
+}
+
+/** The ledger the config names, waiting ledger.lock_timeout for another process's lock. */
+export function openConfiguredLedger(config: Config): Ledger {
+  return openLedger(config.ledger.path, { busyTimeoutMs: durationMs(config.ledger.lock_timeout) });
 }

@@ -140,6 +140,10 @@ export const MeasureSchema = v.strictObject({
 
 export const LedgerSchema = v.strictObject({
   path: text("sqlite database of producer runs and acknowledged offsets", "out/ledger.db"),
+  lock_timeout: duration(
+    "how long a ledger write waits while another process holds the database before the run stops with exit 1",
+    "10s",
+  ),
 });
 
 export const RulesSchema = v.strictObject({

@@ -2,12 +2,15 @@
  * The producer ledger (bun:sqlite): one row per producer run and the per-partition offset ranges
  * the broker acknowledged for it, so `recon` can tell exactly which input offsets a run owns.
  * Every acknowledgement is recorded in its own small transaction through prepared statements, so
- * after a crash the run still says `running` and its counts are what was acknowledged.
+ * after a crash the run still says `running` and its counts are what was acknowledged. What could
+ * not be written (the database held by another process past its lock timeout) is kept in a journal
+ * beside it (journal.ts) and folded in by the next open.
  */
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { LedgerError } from "../errors.ts";
+import { appendToJournal, type JournalEntry, readJournal, removeJournal } from "./journal.ts";
 
 export type RunStatus = "running" | "completed" | "failed" | "interrupted";
 
@@ -122,6 +125,11 @@ export interface Ledger {
   recordAck(runId: string, topic: string, partition: number, firstOffset: number, count: number): void;
   recordRejection(runId: string, rejection: Rejection): void;
   finishRun(runId: string, status: Exclude<RunStatus, "running">, error?: string): void;
+  /**
+   * Keeps acknowledgements and a final status the database would not take, durably, for the next
+   * openLedger to fold in; returns the journal's path.
+   */
+  keepForLater(entries: readonly JournalEntry[]): string;
   getRun(runId: string): RunRow | undefined;
   latestRun(producer?: string): RunRow | undefined;
   listRuns(): RunRow[];
@@ -134,8 +142,8 @@ export interface Ledger {
   close(): void;
 }
 
-/** How long a write waits for another process's lock before failing with "locked". */
-const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+/** How long a write waits for another process's lock before failing with "locked" (ledger.lock_timeout's default). */
+const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
 export function openLedger(path: string, options: { busyTimeoutMs?: number } = {}): Ledger {
   const db = guard(path, "open", () => {
@@ -183,6 +191,12 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
     addRejected: db.prepare("UPDATE runs SET rejected = rejected + 1 WHERE id = $runId RETURNING rejected") as Statement<{ rejected: number }>,
     insertRejection: db.prepare("INSERT INTO run_rejections (run_id, line, reason) VALUES ($runId, $line, $reason)"),
     finish: db.prepare("UPDATE runs SET status = $status, finished_at = $finishedAt, error = $error WHERE id = $runId"),
+    finishIfRunning: db.prepare(
+      "UPDATE runs SET status = $status, finished_at = $finishedAt, error = $error WHERE id = $runId AND status = 'running'",
+    ),
+    covered: db.prepare(
+      "SELECT 1 AS yes FROM run_offsets WHERE run_id = $runId AND topic = $topic AND partition = $partition AND first_offset <= $firstOffset AND last_offset >= $lastOffset",
+    ) as Statement<{ yes: number }>,
     getRun: db.prepare("SELECT * FROM runs WHERE id = $runId") as Statement<RunRow>,
     latest: db.prepare("SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT 1") as Statement<RunRow>,
     latestOf: db.prepare("SELECT * FROM runs WHERE producer = $producer ORDER BY started_at DESC, id DESC LIMIT 1") as Statement<RunRow>,
@@ -216,7 +230,7 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
     statements.upsertMeasureOffset.run({ topic, partition: delta.partition, nextOffset: Number(delta.nextOffset) });
   });
 
-  const recordAck = db.transaction((runId: string, topic: string, partition: number, firstOffset: number, count: number) => {
+  const addAck = (runId: string, topic: string, partition: number, firstOffset: number, count: number) => {
     const lastOffset = firstOffset + count - 1;
     const previous = statements.lastRange.get({ runId, topic, partition });
     if (previous && previous.last_offset + 1 === firstOffset) {
@@ -225,7 +239,27 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
       statements.insertRange.run({ runId, topic, partition, firstOffset, lastOffset, count });
     }
     statements.addSent.run({ runId, count });
+  };
+  const recordAck = db.transaction(addAck);
+
+  /** Folds the journal in; a range already recorded or a run already finished is skipped (idempotent). */
+  const foldJournal = db.transaction((entries: readonly JournalEntry[]) => {
+    for (const entry of entries) {
+      if (entry.kind === "ack") {
+        const { run_id: runId, topic, partition, first_offset: firstOffset, count } = entry;
+        if (!statements.covered.get({ runId, topic, partition, firstOffset, lastOffset: firstOffset + count - 1 })) {
+          addAck(runId, topic, partition, firstOffset, count);
+        }
+      } else {
+        statements.finishIfRunning.run({ runId: entry.run_id, status: entry.status, finishedAt: entry.finished_at, error: entry.error });
+      }
+    }
   });
+  const journal = readJournal(path);
+  if (journal !== undefined) {
+    guard(path, `add the records kept in ${path}.unrecorded.ndjson`, () => foldJournal.immediate(journal));
+    removeJournal(path);
+  }
 
   const recordRejection = db.transaction((runId: string, rejection: Rejection) => {
     const row = statements.addRejected.get({ runId });
@@ -246,6 +280,7 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
       guard(path, "finish the run", () =>
         statements.finish.run({ runId, status, finishedAt: new Date().toISOString(), error: error ?? null }),
       ),
+    keepForLater: (entries) => appendToJournal(path, entries),
     getRun: (runId) => guard(path, "read a run", () => statements.getRun.get({ runId }) ?? undefined),
     latestRun: (producer) =>
       guard(path, "read the latest run", () =>

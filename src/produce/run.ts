@@ -1,11 +1,12 @@
 /**
  * The produce job: streams elements from the input reader onto the input topic through an
  * idempotent kafkajs producer (acks from all in-sync replicas, batched requests, one in flight
- * while the next batch is read), and records every acknowledged offset range in the ledger.
+ * while the next batch is read), and records every acknowledged offset range in the ledger (or, when
+ * the ledger is held by another process past ledger.lock_timeout, in its journal, and stops).
  */
 import { CompressionTypes, type Message, type Producer, type RecordMetadata } from "kafkajs";
 import { durationMs } from "../config/duration.ts";
-import { InputSyntaxError } from "../errors.ts";
+import { describeError, InputSyntaxError, LedgerError } from "../errors.ts";
 import { readElements, openInput } from "../input/index.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import type { KafkaContext } from "../kafka/client.ts";
@@ -13,6 +14,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES, ensureTopics, kstreamTopics, topicLayout, to
 import { sendCompletely } from "../kafka/complete-send.ts";
 import { retryWhileRetriable } from "../kafka/retry.ts";
 import { DefaultPartitioner } from "../kafka/partitioner.ts";
+import type { JournalEntry } from "../ledger/journal.ts";
 import type { Ledger, Rejection } from "../ledger/ledger.ts";
 import { log } from "../ui/log.ts";
 import { createProgress } from "../ui/progress.ts";
@@ -236,6 +238,8 @@ async function openSink(
   let pending: Promise<void> | undefined;
   let inFlight = 0;
   let acknowledged = 0;
+  /** Acknowledged by the broker, not yet in the ledger. */
+  const unrecorded: { partition: number; firstOffset: number; count: number }[] = [];
 
   const sendNow = async (messages: Message[]) => {
     const counts = new Map<number, number>();
@@ -250,12 +254,59 @@ async function openSink(
     } catch (error) {
       throw toKafkaError(error, "produce failed", { brokers, topic });
     }
-    for (const result of results) {
-      const count = counts.get(result.partition) ?? 0;
-      if (count === 0) continue;
-      ledger.recordAck(runId, topic, result.partition, Number(result.baseOffset), count);
-      acknowledged += count;
+    const acks = results
+      .map((result) => ({ partition: result.partition, firstOffset: Number(result.baseOffset), count: counts.get(result.partition) ?? 0 }))
+      .filter((ack) => ack.count > 0);
+    // The broker has them, whatever the ledger says next: they are acknowledged, and owed to the ledger.
+    for (const ack of acks) acknowledged += ack.count;
+    unrecorded.push(...acks);
+    recordOwed();
+  };
+
+  /** Records what is owed in order; a failure (the ledger locked past its timeout) keeps the rest owed. */
+  const recordOwed = () => {
+    while (unrecorded.length > 0) {
+      const { partition, firstOffset, count } = unrecorded[0]!;
+      ledger.recordAck(runId, topic, partition, firstOffset, count);
+      unrecorded.shift();
     }
+  };
+
+  /**
+   * The run's last ledger writes: what is still owed (tried once more, for another lock_timeout)
+   * and the final status. What the database will not take goes to its journal, and the run fails
+   * with one line that says where the records are kept: none is ever left uncounted.
+   */
+  const settleLedger = (status: "completed" | "failed" | "interrupted", error: string | undefined) => {
+    let failure: unknown;
+    try {
+      recordOwed();
+      ledger.finishRun(runId, status, error);
+      return;
+    } catch (caught) {
+      failure = caught;
+    }
+    const owed = unrecorded.reduce((sum, ack) => sum + ack.count, 0);
+    const entries: JournalEntry[] = [
+      ...unrecorded.map((ack) => ({ kind: "ack" as const, run_id: runId, topic, partition: ack.partition, first_offset: ack.firstOffset, count: ack.count })),
+      { kind: "finish", run_id: runId, status, finished_at: new Date().toISOString(), error: error ?? describeError(failure) },
+    ];
+    const reason = describeError(failure);
+    let kept: string;
+    try {
+      kept = ledger.keepForLater(entries);
+    } catch (journalError) {
+      const ranges = unrecorded.map((ack) => `partition ${ack.partition} offsets ${ack.firstOffset}-${ack.firstOffset + ack.count - 1}`).join(", ");
+      throw new LedgerError(
+        `${reason}; its journal cannot be written either (${(journalError as NodeJS.ErrnoException).code ?? describeError(journalError)}): ` +
+          `${owed} acknowledged records of run ${runId} on ${topic} are not counted${ranges ? `: ${ranges}` : ""}`,
+        { cause: failure },
+      );
+    }
+    throw new LedgerError(
+      `${reason}; ${owed > 0 ? `${owed} acknowledged records and ` : ""}the run's status are kept in ${kept}, which the next kstream command that opens the ledger adds`,
+      { cause: failure },
+    );
   };
 
   return {
@@ -283,7 +334,7 @@ async function openSink(
     },
     async close(status, error) {
       try {
-        ledger.finishRun(runId, status, error);
+        settleLedger(status, error);
       } finally {
         await producer.disconnect();
       }

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { createWorkspace, headerValue, kcatConsume, parseJsonOutput, type Workspace } from "./harness.ts";
 
 interface Summary {
@@ -159,6 +159,53 @@ describe("kstream produce", () => {
     expect(result.stderr).toContain("nope.ndjson");
     expect(result.stderr.trim().split("\n").length).toBe(1);
   });
+
+  test("a ledger held by another process mid-run stops produce with one clear line, and no acknowledged record goes uncounted", async () => {
+    const ws = workspace("ledger-held");
+    const records = 4000;
+    writeFileSync(ws.path("in.ndjson"), Array.from({ length: records }, (_, i) => JSON.stringify({ id: i + 1 })).join("\n"));
+    const ledgerPath = ws.path("out", "ledger.db");
+    // Paced over ~4 s so the lock lands mid-run; a 1 s lock timeout so that both of produce's
+    // waits (the failing write, then one more try at the end) pass while the lock is still held.
+    const produced = ws.run(["produce", ws.path("in.ndjson"), "--rate", "1000"], { env: { KSTREAM_LEDGER_LOCK_TIMEOUT: "1s" } });
+    const sentSoFar = () => {
+      if (!existsSync(ledgerPath)) return 0;
+      try {
+        return (ledgerRows(ws, "SELECT COALESCE(SUM(sent), 0) AS n FROM runs")[0]!.n as number) ?? 0;
+      } catch {
+        return 0;
+      }
+    };
+    while (sentSoFar() < 500) await Bun.sleep(50);
+    const holder = new Database(ledgerPath);
+    holder.exec("BEGIN EXCLUSIVE");
+    await Bun.sleep(4000);
+    holder.exec("ROLLBACK");
+    holder.close();
+
+    const result = await produced;
+    expect(result.exitCode, result.stderr).toBe(1);
+    const errors = result.stderr.trim().split("\n").filter((line) => line.includes("[error]"));
+    expect(errors.length, result.stderr).toBe(1);
+    expect(errors[0]).toMatch(/ledger .*locked by another process/);
+    expect(errors[0]).toContain("ledger.db.unrecorded.ndjson");
+    expect(existsSync(`${ledgerPath}.unrecorded.ndjson`)).toBe(true);
+
+    // The next command that opens the ledger (here recon) folds the journal in: the ledger then
+    // counts exactly the offsets on the topic, and the run says how it ended.
+    await ws.run(["recon"]);
+    expect(existsSync(`${ledgerPath}.unrecorded.ndjson`)).toBe(false);
+    const onTopic = await kcatConsume(ws.topics.input);
+    expect(onTopic.length).toBeGreaterThan(500);
+    expect(onTopic.length).toBeLessThan(records);
+    const runs = ledgerRows(ws, "SELECT id, status, sent FROM runs");
+    expect(runs).toMatchObject([{ status: "failed", sent: onTopic.length }]);
+    const counted = new Set<string>();
+    for (const range of ledgerRows(ws, "SELECT partition, first_offset, last_offset FROM run_offsets")) {
+      for (let offset = range.first_offset as number; offset <= (range.last_offset as number); offset++) counted.add(`${range.partition}:${offset}`);
+    }
+    expect(counted).toEqual(new Set(onTopic.map((m) => `${m.partition}:${m.offset}`)));
+  }, 60_000);
 
   test("unreachable brokers fail within the configured limit with exit 1", async () => {
     const ws = createWorkspace("unreachable", "");

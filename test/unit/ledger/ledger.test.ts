@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { LedgerError } from "../../../src/errors.ts";
+import { journalPath } from "../../../src/ledger/journal.ts";
 import { MAX_REJECTION_DETAILS, openLedger } from "../../../src/ledger/ledger.ts";
 
 const root = mkdtempSync(join(tmpdir(), "kstream-ledger-"));
@@ -113,5 +114,81 @@ describe("ledger shared by two processes", () => {
     expect(check.getRun("a")?.sent).toBe(4000);
     expect(check.getRun("b")?.sent).toBe(4000);
     check.close();
+  });
+});
+
+describe("ledger journal (what a held database would not take)", () => {
+  test("kept acknowledgements and the final status are added by the next open, and the journal is removed", () => {
+    const path = join(root, "journal", "ledger.db");
+    const ledger = openLedger(path);
+    ledger.startRun(run);
+    ledger.recordAck("run-1", "t", 0, 0, 10);
+    const kept = ledger.keepForLater([
+      { kind: "ack", run_id: "run-1", topic: "t", partition: 0, first_offset: 10, count: 5 },
+      { kind: "ack", run_id: "run-1", topic: "t", partition: 2, first_offset: 40, count: 3 },
+      { kind: "finish", run_id: "run-1", status: "failed", finished_at: "2026-11-25T10:00:00.000Z", error: "ledger locked" },
+    ]);
+    expect(kept).toBe(journalPath(path));
+    ledger.close();
+
+    const reopened = openLedger(path);
+    expect(existsSync(kept)).toBe(false);
+    expect(reopened.getRun("run-1")).toMatchObject({ status: "failed", sent: 18, error: "ledger locked" });
+    expect(reopened.offsetRanges("run-1")).toEqual([
+      { topic: "t", partition: 0, first_offset: 0, last_offset: 14, count: 15 },
+      { topic: "t", partition: 2, first_offset: 40, last_offset: 42, count: 3 },
+    ]);
+    reopened.close();
+  });
+
+  test("folding the same journal twice (a crash before it was removed) counts nothing twice and keeps the first status", () => {
+    const path = join(root, "journal-twice.db");
+    const ledger = openLedger(path);
+    ledger.startRun(run);
+    const entries = [
+      { kind: "ack", run_id: "run-1", topic: "t", partition: 1, first_offset: 0, count: 7 },
+      { kind: "finish", run_id: "run-1", status: "interrupted", finished_at: "2026-11-25T10:00:00.000Z", error: null },
+    ] as const;
+    ledger.keepForLater(entries);
+    ledger.close();
+    openLedger(path).close();
+    const journal = journalPath(path);
+    writeFileSync(journal, [...entries, { ...entries[1], status: "failed" }].map((entry) => JSON.stringify(entry)).join("\n"));
+    const again = openLedger(path);
+    expect(again.getRun("run-1")).toMatchObject({ status: "interrupted", sent: 7 });
+    expect(again.offsetRanges("run-1")).toEqual([{ topic: "t", partition: 1, first_offset: 0, last_offset: 6, count: 7 }]);
+    again.close();
+  });
+
+  test("a last line cut short by a crash mid-append is dropped, the lines before it are added", () => {
+    const path = join(root, "journal-torn.db");
+    const ledger = openLedger(path);
+    ledger.startRun(run);
+    ledger.close();
+    writeFileSync(
+      journalPath(path),
+      `${JSON.stringify({ kind: "ack", run_id: "run-1", topic: "t", partition: 0, first_offset: 0, count: 4 })}\n{"kind":"ack","run_id":"run-1","top`,
+    );
+    const reopened = openLedger(path);
+    expect(reopened.getRun("run-1")?.sent).toBe(4);
+    expect(existsSync(journalPath(path))).toBe(false);
+    reopened.close();
+  });
+
+  test("a journal that cannot be folded in (the database still held) is kept, and the open fails saying so", () => {
+    const path = join(root, "journal-held.db");
+    const ledger = openLedger(path);
+    ledger.startRun(run);
+    ledger.keepForLater([{ kind: "ack", run_id: "run-1", topic: "t", partition: 0, first_offset: 0, count: 2 }]);
+    ledger.close();
+    const other = new Database(path);
+    other.exec("BEGIN EXCLUSIVE");
+    expect(() => openLedger(path, { busyTimeoutMs: 50 })).toThrow(/unrecorded\.ndjson.*locked by another process/);
+    expect(existsSync(journalPath(path))).toBe(true);
+    other.exec("ROLLBACK");
+    other.close();
+    const reopened = openLedger(path);
+    expect(reopened.getRun("run-1")?.sent).toBe(2);
+    reopened.close();
   });
 });
