@@ -202,6 +202,7 @@ describe("kstream on a secured cluster", () => {
     expect(result.exitCode, show(result)).toBe(1);
     expect(result.stderr.trim().split("\n").length, show(result)).toBe(1);
     expect(result.stderr).toMatch(/certificate/i);
+    expect(result.stderr, show(result)).toContain("set kafka.tls.ca_file");
     expect((Date.now() - started) / 1000).toBeLessThan(30);
 
     // Another CA than the broker's: the same refusal.
