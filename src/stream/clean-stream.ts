@@ -65,6 +65,9 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
 
   const restarts = boundedRetries(settings.retryLimitMs);
   const adminFailures = boundedRetries(settings.retryLimitMs);
+  /** Partition restarts after a failed cycle; a commit anywhere since means the trouble is over. */
+  const partitionRestarts = boundedRetries(settings.retryLimitMs);
+  let commitsSeen = 0;
   const workers = new Map<number, Promise<PartitionWorker>>();
   let stopping = false;
   let failure: unknown;
@@ -80,6 +83,9 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
   const targets = options.untilCaughtUp ? await endOffsets(admin, topic) : undefined;
   const highWatermarks = new Map<number, bigint>();
 
+  const readCommitted = (partition: number) => async () =>
+    (await retryWhileRetriable(() => committedOffsets(admin, settings.groupId, topic), settings.retryLimitMs)).get(partition) ?? 0n;
+
   /** Rebalance: every open cycle is dropped (kafkajs restarts each assigned partition from its committed offset). */
   const reassign = (partitions: number[]) => {
     const previous = [...workers.values()];
@@ -93,11 +99,7 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
       }),
     );
     for (const partition of partitions) {
-      const started = teardown.then(async () => {
-        const readCommitted = async () =>
-          (await retryWhileRetriable(() => committedOffsets(admin, settings.groupId, topic), settings.retryLimitMs)).get(partition) ?? 0n;
-        return startPartitionWorker(kafka, settings, partition, readCommitted, counters, partitionCounts);
-      });
+      const started = teardown.then(() => startPartitionWorker(kafka, settings, partition, readCommitted(partition), counters, partitionCounts));
       started.catch(fail);
       workers.set(partition, started);
     }
@@ -118,15 +120,59 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     const pending = workers.get(batch.partition);
     if (!pending) return;
     const worker = await pending;
-    await worker.serial.run(async () => {
-      if (stopping || workers.get(batch.partition) !== pending) return;
-      await worker.process(batch.messages);
-      if (targets && worker.nextOffset >= (targets.get(batch.partition) ?? 0n)) await worker.flushIfDue(Date.now(), true);
-    });
-    await enforceMemoryBudget();
+    let processed = false;
+    try {
+      processed = await worker.serial.run(async () => {
+        // A batch for a worker that was replaced (rebalance, partition restart) or cannot go on is
+        // left unresolved: the partition is fetched again from where its new worker starts.
+        if (stopping || workers.get(batch.partition) !== pending || worker.broken) return false;
+        await worker.process(batch.messages);
+        if (targets && worker.nextOffset >= (targets.get(batch.partition) ?? 0n)) await worker.flushIfDue(Date.now(), true);
+        return true;
+      });
+      await enforceMemoryBudget();
+    } catch (error) {
+      // A cycle that failed retriably broke its worker: restart that partition, and let kafkajs
+      // go on with the others (thrown back, kafkajs would retry this same batch on the broken worker).
+      if (!restartBrokenPartitions()) throw error;
+    }
+    restartBrokenPartitions();
     // Moves kafkajs' fetch position only: offsets are committed by the partition's transaction.
-    if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
+    if (processed && batch.messages.length > 0) resolveOffset(batch.lastOffset());
     await heartbeat();
+  };
+
+  /** Restarts every partition whose worker is broken; true when there was one. */
+  const restartBrokenPartitions = (): boolean => {
+    let found = false;
+    for (const [partition, pending] of workers) {
+      const worker = Bun.peek(pending);
+      if (worker instanceof Promise || worker?.broken === undefined) continue;
+      found = true;
+      restartPartition(partition, worker, worker.broken);
+    }
+    return found;
+  };
+
+  /**
+   * A cycle failed retriably (a broker restarting, a coordinator moving) and its worker is broken:
+   * within kafka.retry_limit, the partition starts over from its committed offset with a fresh
+   * worker, whose transactional producer settles the failed transaction first. The fetch position
+   * is moved back before the new worker exists, so it never sees a batch from past its offset.
+   */
+  const restartPartition = (partition: number, failed: PartitionWorker, error: unknown) => {
+    const current = workers.get(partition);
+    if (stopping || current === undefined || Bun.peek(current) !== failed) return;
+    if (!partitionRestarts.allow(error)) return fail(error);
+    log.warn(`partition ${partition}: ${(error as Error).message}; starting the partition again from offset ${failed.committedOffset}`);
+    consumer.seek({ topic, partition, offset: failed.committedOffset.toString() });
+    const teardown = failed.serial
+      .run(() => failed.abandon())
+      .then(() => failed.close())
+      .catch((closeError) => log.debug(`partition ${partition}: closing the failed worker: ${(closeError as Error).message}`));
+    const started = teardown.then(() => startPartitionWorker(kafka, settings, partition, readCommitted(partition), counters, partitionCounts));
+    started.catch(fail);
+    workers.set(partition, started);
   };
 
   /** Past max_buffered_rows across partitions, the fullest partition ends its cycle early. */
@@ -146,8 +192,14 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
   let checkingCaughtUp = false;
   const tick = setInterval(() => {
     const now = Date.now();
+    if (counters.commits !== commitsSeen) {
+      commitsSeen = counters.commits;
+      partitionRestarts.recovered();
+    }
     for (const pending of workers.values()) {
-      pending.then((worker) => worker.serial.run(() => worker.flushIfDue(now))).catch(fail);
+      pending
+        .then((worker) => worker.serial.run(() => worker.flushIfDue(now)).catch((error) => (worker.broken ? restartBrokenPartitions() : fail(error))))
+        .catch(fail);
     }
     progress.update({ records: counters.read, extra: { "dead letters": counters.dead_lettered, lag: lag(workers, highWatermarks) } });
     if (targets && !stopping && !checkingCaughtUp) {

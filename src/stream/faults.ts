@@ -1,16 +1,22 @@
 /**
- * Crash points for the exactly-once tests: with KSTREAM_FAULT=<point>:<n> the process kills itself
- * (SIGKILL, as a power cut or OOM killer would) the n-th time it reaches <point>. Unset in normal
- * runs, where `crashPoint` is a no-op. The points are the steps of a cycle that make something
- * durable, so the tests can crash between each pair of them.
+ * Fault points for the exactly-once tests. With KSTREAM_FAULT=<point>:<n> the process kills itself
+ * (SIGKILL, as a power cut or OOM killer would) the n-th time it reaches <point>; with
+ * KSTREAM_FAULT=<point>:<n>:fail it throws there instead, as kafkajs does when a broker closes the
+ * connection (retriable), so the tests can drive the in-process recovery of a cycle whose commit
+ * outcome is unknown. Unset in normal runs, where `crashPoint` is a no-op. The points are the steps
+ * of a cycle that make something durable, so the tests can fail between each pair of them.
  */
 export type CrashPoint = "mid-batch" | "before-rename" | "after-rename" | "after-commit" | "in-transaction";
 
-const [configuredPoint, configuredCount] = (process.env.KSTREAM_FAULT ?? "").split(":");
+const [configuredPoint, configuredCount, configuredMode] = (process.env.KSTREAM_FAULT ?? "").split(":");
 let remaining = Number(configuredCount ?? 1) || 1;
 
 export function crashPoint(point: CrashPoint): void {
   if (configuredPoint !== point) return;
   remaining--;
-  if (remaining === 0) process.kill(process.pid, "SIGKILL");
+  if (remaining !== 0) return;
+  if (configuredMode === "fail") {
+    throw Object.assign(new Error(`Closed connection (injected at ${point} by KSTREAM_FAULT)`), { name: "KafkaJSConnectionClosedError", retriable: true });
+  }
+  process.kill(process.pid, "SIGKILL");
 }

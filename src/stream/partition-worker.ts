@@ -13,7 +13,9 @@ import { type Kafka, type KafkaMessage, type Message, type Producer, type TopicM
 import { cleanMessage } from "../clean/record.ts";
 import { stagingMessage } from "../clean/staging.ts";
 import type { CleanRules } from "../clean/types.ts";
+import type { KafkaError } from "../errors.ts";
 import { toKafkaError } from "../kafka/errors.ts";
+import { isRetriable } from "../kafka/retry.ts";
 import { sendCompletely } from "../kafka/complete-send.ts";
 import { DefaultPartitioner, partitionForKey } from "../kafka/partitioner.ts";
 import type { TopicLayout } from "../kafka/topics.ts";
@@ -69,6 +71,11 @@ export interface PartitionWorker {
   readonly bufferedRows: number;
   /** Offset committed with the last transaction: everything below it is durable. */
   readonly committedOffset: bigint;
+  /**
+   * Why the worker cannot go on (a cycle failed retriably, its outcome unknown), or undefined. A
+   * broken worker processes nothing more; its partition restarts from the committed offset.
+   */
+  readonly broken: KafkaError | undefined;
   /** Cleans and stages one fetched batch; returns once the batch is buffered and sent (not committed). */
   process(messages: KafkaMessage[]): Promise<void>;
   /** Ends the cycle if it is full or old enough (or `force`): Parquet first, then the transaction. */
@@ -127,6 +134,8 @@ export async function startPartitionWorker(
   let nextOffset = committedOffset;
   let committed = committedOffset;
   let transaction: Transaction | undefined;
+  /** Set when a cycle failed in a way that needs a fresh producer: the worker takes no more work. */
+  let broken: KafkaError | undefined;
   let cycleStartedAt = 0;
   let cycleMessages = 0;
   let sends: Promise<unknown>[] = [];
@@ -160,14 +169,24 @@ export async function startPartitionWorker(
       await open.commit();
       crashPoint("after-commit");
     } catch (error) {
-      // Files of a cycle whose commit failed were never committed: remove them now rather than
-      // leave them to the next owner's recovery, which may already have run (zombie case).
-      await Promise.all(written.map((path) => rm(path, { force: true })));
-      await open.abort().catch(() => undefined);
-      transaction = undefined;
       // The offset as text: kafkajs logs the error it gets from eachBatch with JSON.stringify,
       // which throws on a bigint and would replace this error with "cannot serialize BigInt".
-      throw toKafkaError(error, "cannot commit the cycle", { topic, partition, offset: nextOffset.toString() });
+      const failure = toKafkaError(error, "cannot commit the cycle", { topic, partition, offset: nextOffset.toString() });
+      transaction = undefined;
+      if (isRetriable(error)) {
+        // A broker restarting, a coordinator moving: the commit may even have reached the
+        // coordinator before the connection closed (kafkajs sends EndTxn once, without retry), so
+        // its outcome is unknown and the files stay. The worker is done: the next producer with
+        // this transactional id completes or aborts the transaction, and recovery then keeps the
+        // files if the offset was committed and removes them if not.
+        broken = failure;
+        throw failure;
+      }
+      // Refused for good (fenced by a new owner, a full disk): never committed. Remove the files
+      // now rather than leave them to the next owner's recovery, which may already have run.
+      await Promise.all(written.map((path) => rm(path, { force: true })));
+      await open.abort().catch(() => undefined);
+      throw failure;
     }
     transaction = undefined;
     committed = nextOffset;
@@ -185,11 +204,15 @@ export async function startPartitionWorker(
     get committedOffset() {
       return committed;
     },
+    get broken() {
+      return broken;
+    },
     get bufferedRows() {
       return sink.rowCount;
     },
 
     async process(messages) {
+      if (broken) throw broken;
       let lastKey: string | undefined;
       let lastKeyPartition = 0;
       let staged: Message[] = [];
@@ -272,7 +295,7 @@ export async function startPartitionWorker(
     },
 
     async flushIfDue(now, force = false) {
-      if (!transaction) return;
+      if (!transaction || broken) return;
       if (force || now - cycleStartedAt >= settings.fileMaxAgeMs) await endCycle();
     },
 

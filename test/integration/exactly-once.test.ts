@@ -90,3 +90,46 @@ describe("exactly once across crashes", () => {
     await expectExactlyOnce(ws, records);
   });
 });
+
+describe("exactly once when a cycle fails retriably in-process (a broker closing the connection)", () => {
+  test.each(["before-rename", "after-rename", "in-transaction", "after-commit"])(
+    "a retriable failure at %s: the same run starts the partition again and finishes, every record exactly once",
+    async (point) => {
+      const records = 3000;
+      const ws = await prepared(`fail-${point}`, records);
+      // after-commit is the answer lost after the commit landed (its files must stay);
+      // in-transaction the commit never sent (its files must go, its records be cleaned again).
+      const result = await ws.run(["stream-clean", "--until-caught-up"], { env: { KSTREAM_FAULT: `${point}:3:fail` }, timeoutMs: 120_000 });
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stderr).toContain(`injected at ${point}`);
+      await expectExactlyOnce(ws, records);
+    },
+  );
+
+  test("a cycle closed by the clock that fails retriably restarts only its partition, while records keep arriving", async () => {
+    const ws = createWorkspace("fail-by-clock", "");
+    workspaces.push(ws);
+    const toml = await Bun.file(ws.configPath).text();
+    // Cycles end by age (file_max_age), never by size: the clock's path, not the batch's.
+    writeFileSync(ws.configPath, toml.replace('file_max_age = "2s"', 'file_max_age = "500ms"\nsession_timeout = "6s"'));
+    const records = 3000;
+    const random = createRandom(records);
+    writeFileSync(ws.path("in.ndjson"), `${Array.from({ length: records }, (_, i) => JSON.stringify(makeRecord(i + 1, random))).join("\n")}\n`);
+    const cleaner = startClean(ws, [], { KSTREAM_FAULT: "after-commit:2:fail" });
+    expect((await ws.run(["produce", ws.path("in.ndjson"), "--rate", "1000"])).exitCode).toBe(0);
+    // Done when recon sees every record landed (exit 0), or give up after a minute.
+    const deadline = Date.now() + 60_000;
+    let recon = await ws.run(["recon"]);
+    while (recon.exitCode !== 0 && Date.now() < deadline) {
+      await Bun.sleep(500);
+      recon = await ws.run(["recon"]);
+    }
+    cleaner.kill("SIGTERM");
+    const exitCode = await cleaner.exited;
+    const stderr = await new Response(cleaner.stderr).text();
+    expect(recon.exitCode, `${recon.stdout}${recon.stderr}\n${stderr}`).toBe(0);
+    expect(exitCode, stderr).toBe(0);
+    expect(stderr).toMatch(/partition \d: cannot commit the cycle .*injected at after-commit.*; starting the partition again from offset \d+/);
+    await expectExactlyOnce(ws, records);
+  }, 120_000);
+});
