@@ -134,6 +134,11 @@ export interface Ledger {
   latestRun(producer?: string): RunRow | undefined;
   listRuns(): RunRow[];
   offsetRanges(runId: string): OffsetRange[];
+  /**
+   * Runs `read` in one read transaction: everything it reads is one snapshot, even while a
+   * producer in another process keeps adding acknowledgements (a run's `sent` and its ranges agree).
+   */
+  readConsistently<T>(read: () => T): T;
   rejections(runId: string): Rejection[];
   measureOffsets(topic: string): Map<number, bigint>;
   /** Adds one batch to the --since-last state and moves the partition's offset, in one transaction. */
@@ -288,6 +293,7 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
       ),
     listRuns: () => guard(path, "list runs", () => statements.list.all()),
     offsetRanges: (runId) => guard(path, "read offset ranges", () => statements.ranges.all({ runId })),
+    readConsistently: (read) => guard(path, "read a consistent snapshot", () => db.transaction(read).deferred()),
     rejections: (runId) => guard(path, "read rejections", () => statements.rejections.all({ runId })),
     measureOffsets: (topic) =>
       guard(path, "read batch-measure offsets", () => new Map(statements.measureOffsets.all({ topic }).map((row) => [row.partition, BigInt(row.next_offset)]))),

@@ -50,12 +50,16 @@ export async function reconcile(kafka: Kafka, ledger: Ledger, runs: RunRow[], se
   const positions = await topicPositions(kafka, settings.groupId, settings.inputTopic);
   let deadLetters: DeadLetterPosition[] | undefined;
   const reports: RunReport[] = [];
-  for (const run of runs) {
+  // A run still producing keeps adding acknowledgements: its count and its ranges are read together.
+  const snapshot = ledger.readConsistently(() =>
+    runs.map((selected) => ({ run: ledger.getRun(selected.id) ?? selected, ranges: ledger.offsetRanges(selected.id) })),
+  );
+  for (const { run, ranges: ledgerRanges } of snapshot) {
     const startedAt = performance.now();
     if (run.topic !== settings.inputTopic) {
       throw new UsageError(`run ${run.id} produced to ${run.topic}, but the config's input topic is ${settings.inputTopic}`);
     }
-    const ranges: OffsetRange[] = ledger.offsetRanges(run.id).map((r) => ({ partition: r.partition, first: r.first_offset, last: r.last_offset }));
+    const ranges: OffsetRange[] = ledgerRanges.map((r) => ({ partition: r.partition, first: r.first_offset, last: r.last_offset }));
     const table = createOccurrenceTable(ranges);
     const filesRead = await forEachParquetLineage(settings.parquetDir, settings.inputTopic, ranges, (partition, offset) => {
       table.add("row", partition, offset);

@@ -192,3 +192,24 @@ describe("ledger journal (what a held database would not take)", () => {
     reopened.close();
   });
 });
+
+describe("reading while a producer writes", () => {
+  test("readConsistently sees one snapshot: a run's sent and its ranges agree though another process adds an acknowledgement mid-read", () => {
+    const path = join(root, "snapshot.db");
+    const reader = openLedger(path);
+    reader.startRun(run);
+    reader.recordAck("run-1", "t", 0, 0, 10);
+    const writer = openLedger(path);
+    const seen = reader.readConsistently(() => {
+      const sent = reader.getRun("run-1")!.sent;
+      writer.recordAck("run-1", "t", 0, 10, 5); // the producer goes on meanwhile
+      const ranged = reader.offsetRanges("run-1").reduce((sum, range) => sum + range.count, 0);
+      return { sent, ranged };
+    });
+    expect(seen).toEqual({ sent: 10, ranged: 10 });
+    // Outside the snapshot, the new acknowledgement is there.
+    expect(reader.getRun("run-1")?.sent).toBe(15);
+    writer.close();
+    reader.close();
+  });
+});
