@@ -7,11 +7,32 @@
  * sent again here; the idempotent producer gives them the same sequence numbers as the failed
  * attempt (kafkajs rolls them back when a request fails), so a batch that did reach the log before
  * its leader died is recognised by the broker as a duplicate instead of being written twice.
+ *
+ * When a send fails outright, the acknowledgements of earlier attempts are not lost with it: the
+ * error is a SendIncompleteError that carries them, so the caller can count what did land.
  */
 import type { Message, RecordMetadata, TopicMessages } from "kafkajs";
 import { KafkaError } from "../errors.ts";
 import { log } from "../ui/log.ts";
 import { partitionedMessages } from "./partitioned-messages.ts";
+import { isRetriable } from "./retry.ts";
+
+/** A send that failed after some of its partitions were acknowledged (possibly none). */
+export class SendIncompleteError extends Error {
+  override readonly name = "SendIncompleteError";
+  constructor(
+    override readonly cause: unknown,
+    /** Acknowledgements received before the failure. */
+    readonly answered: RecordMetadata[],
+  ) {
+    super((cause as Error)?.message ?? String(cause), { cause });
+  }
+
+  /** As retriable as what failed. */
+  get retriable(): boolean {
+    return isRetriable(this.cause);
+  }
+}
 
 /** More than enough for a leader to move twice; a partition unanswered after this is an error. */
 const MAX_RESENDS = 5;
@@ -23,7 +44,12 @@ export async function sendCompletely(
   const results: RecordMetadata[] = [];
   let pending = topicMessages.map(({ topic, messages }) => ({ topic, messages: partitionedMessages(messages) }));
   for (let resend = 0; ; resend++) {
-    const answered = await send(pending);
+    let answered: RecordMetadata[];
+    try {
+      answered = await send(pending);
+    } catch (error) {
+      throw new SendIncompleteError(error, results);
+    }
     results.push(...answered);
     const done = new Set(answered.map((result) => `${result.topicName}/${result.partition}`));
     const missing = pending
@@ -32,7 +58,8 @@ export async function sendCompletely(
     if (missing.length === 0) return results;
     const where = missing.map(({ topic, messages }) => `${topic}[${[...new Set(messages.map((m) => m.partition))].join(",")}]`).join(" ");
     if (resend === MAX_RESENDS) {
-      throw new KafkaError(`the brokers never acknowledged ${where} after ${MAX_RESENDS} attempts`, { context: { partitions: where }, retriable: true });
+      const failure = new KafkaError(`the brokers never acknowledged ${where} after ${MAX_RESENDS} attempts`, { context: { partitions: where }, retriable: true });
+      throw new SendIncompleteError(failure, results);
     }
     log.warn(`kafka acknowledged only part of a send (a partition leader moved?); sending ${where} again`);
     pending = missing.map(({ topic, messages }) => ({ topic, messages: partitionedMessages(messages) }));

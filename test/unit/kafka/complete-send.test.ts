@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Message, RecordMetadata, TopicMessages } from "kafkajs";
 import { KafkaError } from "../../../src/errors.ts";
-import { sendCompletely } from "../../../src/kafka/complete-send.ts";
+import { SendIncompleteError, sendCompletely } from "../../../src/kafka/complete-send.ts";
 import { setVerbosity } from "../../../src/ui/log.ts";
 
 setVerbosity({ quiet: true });
@@ -47,12 +47,30 @@ describe("sendCompletely", () => {
     expect(results.map((r) => `${r.topicName}/${r.partition}@${r.baseOffset}`).sort()).toEqual(["d/2@100", "s/0@100", "s/2@200"]);
   });
 
-  test("a partition never answered ends in a retriable KafkaError naming it", async () => {
+  test("a partition never answered ends in a retriable KafkaError naming it, with the acknowledgements that did come", async () => {
     const { send, calls } = fakeSend((_call, _topic, partition) => partition !== 1);
     const failure = await sendCompletely(send, [{ topic: "t", messages: [message(0, "a"), message(1, "b")] }]).catch((error) => error);
-    expect(failure).toBeInstanceOf(KafkaError);
-    expect((failure as KafkaError).retriable).toBe(true);
-    expect((failure as KafkaError).message).toContain("t[1]");
+    expect(failure).toBeInstanceOf(SendIncompleteError);
+    expect((failure as SendIncompleteError).cause).toBeInstanceOf(KafkaError);
+    expect((failure as SendIncompleteError).retriable).toBe(true);
+    expect((failure as Error).message).toContain("t[1]");
+    expect((failure as SendIncompleteError).answered.map((r) => r.partition)).toEqual([0]);
     expect(calls).toHaveLength(6);
+  });
+
+  test("a send that throws after a partial answer still reports the partitions acknowledged before it", async () => {
+    let call = 0;
+    const send = async (topicMessages: TopicMessages[]): Promise<RecordMetadata[]> => {
+      call++;
+      if (call === 2) throw Object.assign(new Error("Connection error: connect ECONNREFUSED"), { retriable: true });
+      return topicMessages.flatMap(({ topic, messages }) =>
+        [...new Set(messages.map((m) => m.partition!))].filter((p) => p !== 2).map((partition) => ({ topicName: topic, partition, errorCode: 0, baseOffset: "7" })),
+      );
+    };
+    const failure = await sendCompletely(send, [{ topic: "t", messages: [message(0, "a"), message(2, "b")] }]).catch((error) => error);
+    expect(failure).toBeInstanceOf(SendIncompleteError);
+    expect((failure as SendIncompleteError).answered).toEqual([{ topicName: "t", partition: 0, errorCode: 0, baseOffset: "7" }]);
+    expect((failure as SendIncompleteError).retriable).toBe(true);
+    expect((failure as Error).message).toContain("ECONNREFUSED");
   });
 });
