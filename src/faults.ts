@@ -1,12 +1,13 @@
 /**
- * Fault points for the exactly-once tests. With KSTREAM_FAULT=<point>:<n> the process kills itself
+ * Fault points for the exactly-once and produce tests. With KSTREAM_FAULT=<point>:<n> the process kills itself
  * (SIGKILL, as a power cut or OOM killer would) the n-th time it reaches <point>; with
  * KSTREAM_FAULT=<point>:<n>:fail it throws there instead, as kafkajs does when a broker closes the
  * connection (retriable), so the tests can drive the in-process recovery of a cycle whose commit
  * outcome is unknown. Unset in normal runs, where `crashPoint` is a no-op. The points are the steps
- * of a cycle that make something durable, so the tests can fail between each pair of them.
+ * of a cycle that make something durable, so the tests can fail between each pair of them, and
+ * (produce) the moment between a request landing and its answer arriving.
  */
-export type CrashPoint = "mid-batch" | "before-rename" | "after-rename" | "after-commit" | "in-transaction";
+export type CrashPoint = "mid-batch" | "before-rename" | "after-rename" | "after-commit" | "in-transaction" | "answer-lost";
 
 const [configuredPoint, configuredCount, configuredMode] = (process.env.KSTREAM_FAULT ?? "").split(":");
 let remaining = Number(configuredCount ?? 1) || 1;

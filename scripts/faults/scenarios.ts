@@ -198,22 +198,24 @@ export const scenarios: Scenario[] = [
       // Short cycles, so that the killed runs commit part of the work and the kills land at every
       // step of a cycle: mid-batch, writing Parquet, renamed but not committed, committing.
       const ws = new Workspace(c.work, "kill9", single(c), { fileMaxAge: "1s" });
-      await produceAll(tally, ws, c);
-      // Each kill comes at a random moment of the first ~3.5 s of a run's work (less for small
-      // inputs, which are done sooner): ten of them spread over the whole topic.
-      const maxDelay = Math.min(3500, Math.max(500, c.records / 57));
+      // The records arrive over ~80 s, about as long as the ten kill-and-restart rounds take (a
+      // restarted member waits out the killed one's 6 s session), so the kills are spread over the
+      // whole run: each killed run has fresh records to work on, whatever --records.
+      const producer = ws.spawn(["produce", c.input, "--rate", String(Math.ceil(c.records / 80)), "--quiet"]);
+      await waitForLedger(ws, producer, 1);
       const kills: string[] = [];
       for (let kill = 1; kill <= 10; kill++) {
         const cleaner = ws.spawn(["stream-clean", "--verbose"]);
         await cleaner.waitFor(ASSIGNED, 60_000);
-        const delay = randomBetween(0, maxDelay);
+        const delay = randomBetween(0, 3500);
         await sleep(delay);
         if (!cleaner.running) tally.problems.push(`stream-clean run ${kill} exited by itself: ${errorLine(cleaner.stderr, "stream-clean")}`);
         cleaner.kill("SIGKILL");
         const killed = await cleaner.result(30_000);
-        kills.push(`${(delay / 1000).toFixed(1)}s/${killed.stderr.match(COMMITTED)?.length ?? 0}`);
+        kills.push(`${(delay / 1000).toFixed(1)}s/${killed.stderr.match(COMMITTED)?.length ?? 0}@${ws.ledgerSent()}`);
       }
-      note(`killed at (seconds after the assignment / commits that run made): ${kills.join(" ")}`);
+      expectExit(tally, await producer.result(300_000), 0, "produce");
+      note(`kills (seconds after the assignment / commits that run made @ records published by then): ${kills.join(" ")}`);
       const finalRead = await cleanToEnd(tally, ws);
       note(`the final run read ${finalRead ?? "?"} of ${c.records} records; the killed runs committed the rest`);
       await checkAll(tally, ws, c.lines);
@@ -291,6 +293,9 @@ export const scenarios: Scenario[] = [
       note(`the input topic holds ${input.length} of the file's ${c.records} records`);
       if (input.length >= c.records) tally.problems.push("everything was published: the outage did not interrupt produce");
       checkPublished(tally, c.lines, input, false);
+      // The request sent as the broker went away may have landed: recon looks it up and settles it.
+      const settled = await recon(ws);
+      for (const line of settled.stderr.split("\n").filter((l) => l.includes("without an answer"))) note(`recon: ${line.replace(/^\[info\] /, "")}`);
       checkLedger(tally, ws.ledger, input);
       // What was published is not stranded: stream-clean cleans it and recon accounts for it.
       await cleanToEnd(tally, ws, "stream-clean --until-caught-up after the failed produce");

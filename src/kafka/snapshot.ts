@@ -11,6 +11,8 @@ import { toKafkaError } from "./errors.ts";
 export interface SnapshotOptions {
   /** Start here instead of the beginning, per partition (batch-measure --since-last). */
   readonly from?: ReadonlyMap<number, bigint>;
+  /** Read only these partitions (recon looking for a request in doubt). */
+  readonly partitions?: ReadonlySet<number>;
   /** Give up after this long without reaching the end offsets. */
   readonly timeoutMs?: number;
 }
@@ -41,6 +43,8 @@ export async function readTopicSnapshot(
       const from = options.from?.get(partition);
       positions.set(partition, from !== undefined && from > low ? from : low);
     }
+    // A partition left out starts at its end: nothing to read there.
+    if (options.partitions) for (const [partition, end] of endOffsets) if (!options.partitions.has(partition)) positions.set(partition, end);
     const remaining = new Set([...endOffsets].filter(([partition, end]) => positions.get(partition)! < end).map(([partition]) => partition));
     let messages = 0;
     if (remaining.size > 0) messages = await consume(kafka, groupId, topic, positions, endOffsets, remaining, onMessages, options.timeoutMs);

@@ -1,7 +1,7 @@
 /**
- * The ledger's overflow: acknowledged produce requests (and a run's final status) that could not
- * be written to the sqlite ledger because another process held it past ledger.lock_timeout, or it
- * could not be written at all. They are appended, fsync'ed, to `<ledger>.unrecorded.ndjson`, and
+ * The ledger's overflow: acknowledged produce requests, requests in doubt and a run's final status
+ * that could not be written to the sqlite ledger because another process held it past
+ * ledger.lock_timeout, or it could not be written at all. They are appended, fsync'ed, to `<ledger>.unrecorded.ndjson`, and
  * the next openLedger folds them in and deletes the file, so a record the broker acknowledged is
  * never left uncounted by a busy ledger. Folding in is idempotent: a range already recorded, or a
  * run already finished, is skipped, so a crash between the fold's commit and the delete is harmless.
@@ -11,6 +11,7 @@ import type { RunStatus } from "./ledger.ts";
 
 export type JournalEntry =
   | { kind: "ack"; run_id: string; topic: string; partition: number; first_offset: number; count: number }
+  | { kind: "in-doubt"; run_id: string; topic: string; partition: number; from_offset: number; count: number }
   | { kind: "finish"; run_id: string; status: Exclude<RunStatus, "running">; finished_at: string; error: string | null };
 
 export const journalPath = (ledgerPath: string) => `${ledgerPath}.unrecorded.ndjson`;

@@ -35,6 +35,17 @@ export interface OffsetRange {
   count: number;
 }
 
+/** The header produce puts on every message, naming its ledger run: how recon finds a run's messages on the topic. */
+export const RUN_HEADER = "kstream-run";
+
+/** Records of one partition sent in a request that got no answer: `count` of them, if they landed, at or after `from_offset`. */
+export interface InDoubt {
+  topic: string;
+  partition: number;
+  from_offset: number;
+  count: number;
+}
+
 export interface Rejection {
   line: number;
   reason: string;
@@ -43,7 +54,7 @@ export interface Rejection {
 /** Rejection details kept per run; the count is always exact, the details stop here. */
 export const MAX_REJECTION_DETAILS = 10_000;
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const MIGRATIONS = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -67,6 +78,16 @@ CREATE TABLE IF NOT EXISTS run_offsets (
   last_offset  INTEGER NOT NULL,
   count        INTEGER NOT NULL,
   PRIMARY KEY (run_id, topic, partition, first_offset)
+);
+-- Requests sent without an answer (the brokers gone mid-request): they may or may not have
+-- landed. recon looks for them (messages of the run from from_offset on) and settles each row.
+CREATE TABLE IF NOT EXISTS run_in_doubt (
+  run_id      TEXT NOT NULL REFERENCES runs (id),
+  topic       TEXT NOT NULL,
+  partition   INTEGER NOT NULL,
+  from_offset INTEGER NOT NULL,
+  count       INTEGER NOT NULL,
+  PRIMARY KEY (run_id, topic, partition)
 );
 CREATE TABLE IF NOT EXISTS run_rejections (
   run_id TEXT NOT NULL REFERENCES runs (id),
@@ -124,6 +145,14 @@ export interface Ledger {
   /** Records one acknowledged produce request: `count` messages from `firstOffset` on. */
   recordAck(runId: string, topic: string, partition: number, firstOffset: number, count: number): void;
   recordRejection(runId: string, rejection: Rejection): void;
+  /** Records requests that got no answer, for recon to settle. */
+  recordInDoubt(runId: string, entries: readonly InDoubt[]): void;
+  inDoubt(runId: string): InDoubt[];
+  /**
+   * Settles one in-doubt row: what was found on the topic (a contiguous run of the run's messages)
+   * is counted as acknowledged, and the row goes, in one transaction.
+   */
+  settleInDoubt(runId: string, entry: InDoubt, found: readonly { firstOffset: number; count: number }[]): void;
   finishRun(runId: string, status: Exclude<RunStatus, "running">, error?: string): void;
   /**
    * Keeps acknowledgements and a final status the database would not take, durably, for the next
@@ -199,6 +228,11 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
     finishIfRunning: db.prepare(
       "UPDATE runs SET status = $status, finished_at = $finishedAt, error = $error WHERE id = $runId AND status = 'running'",
     ),
+    insertInDoubt: db.prepare(
+      "INSERT OR REPLACE INTO run_in_doubt (run_id, topic, partition, from_offset, count) VALUES ($runId, $topic, $partition, $fromOffset, $count)",
+    ),
+    inDoubt: db.prepare("SELECT topic, partition, from_offset, count FROM run_in_doubt WHERE run_id = $runId ORDER BY topic, partition") as Statement<InDoubt>,
+    deleteInDoubt: db.prepare("DELETE FROM run_in_doubt WHERE run_id = $runId AND topic = $topic AND partition = $partition"),
     covered: db.prepare(
       "SELECT 1 AS yes FROM run_offsets WHERE run_id = $runId AND topic = $topic AND partition = $partition AND first_offset <= $firstOffset AND last_offset >= $lastOffset",
     ) as Statement<{ yes: number }>,
@@ -247,6 +281,14 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
   };
   const recordAck = db.transaction(addAck);
 
+  const recordInDoubt = db.transaction((runId: string, entries: readonly InDoubt[]) => {
+    for (const { topic, partition, from_offset: fromOffset, count } of entries) statements.insertInDoubt.run({ runId, topic, partition, fromOffset, count });
+  });
+  const settleInDoubt = db.transaction((runId: string, entry: InDoubt, found: readonly { firstOffset: number; count: number }[]) => {
+    for (const segment of found) addAck(runId, entry.topic, entry.partition, segment.firstOffset, segment.count);
+    statements.deleteInDoubt.run({ runId, topic: entry.topic, partition: entry.partition });
+  });
+
   /** Folds the journal in; a range already recorded or a run already finished is skipped (idempotent). */
   const foldJournal = db.transaction((entries: readonly JournalEntry[]) => {
     for (const entry of entries) {
@@ -255,6 +297,8 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
         if (!statements.covered.get({ runId, topic, partition, firstOffset, lastOffset: firstOffset + count - 1 })) {
           addAck(runId, topic, partition, firstOffset, count);
         }
+      } else if (entry.kind === "in-doubt") {
+        statements.insertInDoubt.run({ runId: entry.run_id, topic: entry.topic, partition: entry.partition, fromOffset: entry.from_offset, count: entry.count });
       } else {
         statements.finishIfRunning.run({ runId: entry.run_id, status: entry.status, finishedAt: entry.finished_at, error: entry.error });
       }
@@ -281,6 +325,9 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
     recordAck: (runId, topic, partition, firstOffset, count) =>
       guard(path, "record an acknowledgement", () => recordAck.immediate(runId, topic, partition, firstOffset, count)),
     recordRejection: (runId, rejection) => guard(path, "record a rejected line", () => recordRejection.immediate(runId, rejection)),
+    recordInDoubt: (runId, entries) => guard(path, "record the requests in doubt", () => recordInDoubt.immediate(runId, entries)),
+    inDoubt: (runId) => guard(path, "read the requests in doubt", () => statements.inDoubt.all({ runId })),
+    settleInDoubt: (runId, entry, found) => guard(path, "settle a request in doubt", () => settleInDoubt.immediate(runId, entry, found)),
     finishRun: (runId, status, error) =>
       guard(path, "finish the run", () =>
         statements.finish.run({ runId, status, finishedAt: new Date().toISOString(), error: error ?? null }),

@@ -6,22 +6,22 @@
  */
 import { CompressionTypes, type Message, type Producer, type RecordMetadata } from "kafkajs";
 import { durationMs } from "../config/duration.ts";
-import { describeError, InputSyntaxError, LedgerError } from "../errors.ts";
+import { describeError, InputSyntaxError, KafkaError, LedgerError } from "../errors.ts";
+import { crashPoint } from "../faults.ts";
 import { readElements, openInput } from "../input/index.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import type { KafkaContext } from "../kafka/client.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES, ensureTopics, kstreamTopics, topicLayout, topicMaxMessageBytes } from "../kafka/topics.ts";
-import { sendCompletely } from "../kafka/complete-send.ts";
+import { SendIncompleteError, sendCompletely } from "../kafka/complete-send.ts";
 import { retryWhileRetriable } from "../kafka/retry.ts";
 import { DefaultPartitioner } from "../kafka/partitioner.ts";
 import type { JournalEntry } from "../ledger/journal.ts";
-import type { Ledger, Rejection } from "../ledger/ledger.ts";
+import { type InDoubt, type Ledger, type Rejection, RUN_HEADER } from "../ledger/ledger.ts";
 import { log } from "../ui/log.ts";
 import { createProgress } from "../ui/progress.ts";
 import { shutdownSignal } from "../ui/shutdown.ts";
 import { dueAtMs, dueCount } from "./pace.ts";
 
-export const RUN_HEADER = "kstream-run";
 
 export interface ProduceOptions {
   readonly source: string;
@@ -205,6 +205,7 @@ async function openSink(
   const brokers = config.kafka.brokers.join(",");
   const admin = context.kafka.admin();
   let partitionMetadata;
+  let startOffsets = new Map<number, number>();
   let maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
   try {
     await admin.connect();
@@ -213,6 +214,8 @@ async function openSink(
       await ensureTopics(admin, kstreamTopics(config), topicLayout(config), { input: topic, deadLetter: config.topics.dead_letter });
       return (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions;
     }, durationMs(config.kafka.retry_limit));
+    // Where this run's messages can start, per partition: where recon looks for a request in doubt.
+    startOffsets = new Map((await admin.fetchTopicOffsets(topic)).map((entry) => [entry.partition, Number(entry.high)]));
     maxMessageBytes = await topicMaxMessageBytes(admin, topic);
   } catch (error) {
     throw toKafkaError(error, "cannot prepare the input topic", { brokers, topic });
@@ -240,6 +243,10 @@ async function openSink(
   let acknowledged = 0;
   /** Acknowledged by the broker, not yet in the ledger. */
   const unrecorded: { partition: number; firstOffset: number; count: number }[] = [];
+  /** The last offset acknowledged to this run, per partition. */
+  const lastAcked = new Map<number, number>();
+  /** Sent in a request that got no answer: recorded when the run ends, settled by recon. */
+  const inDoubt: InDoubt[] = [];
 
   const sendNow = async (messages: Message[]) => {
     const counts = new Map<number, number>();
@@ -248,18 +255,41 @@ async function openSink(
       message.partition = partition;
       counts.set(partition, (counts.get(partition) ?? 0) + 1);
     }
-    let results: RecordMetadata[];
+    const owe = (results: RecordMetadata[]) => {
+      const acks = results
+        .map((result) => ({ partition: result.partition, firstOffset: Number(result.baseOffset), count: counts.get(result.partition) ?? 0 }))
+        .filter((ack) => ack.count > 0);
+      // The broker has them, whatever the ledger says next: they are acknowledged, and owed to the ledger.
+      for (const ack of acks) {
+        acknowledged += ack.count;
+        lastAcked.set(ack.partition, ack.firstOffset + ack.count - 1);
+      }
+      unrecorded.push(...acks);
+    };
     try {
-      results = await sendCompletely((topicMessages) => producer.sendBatch({ topicMessages, acks: -1, compression }), [{ topic, messages }]);
+      const results = await sendCompletely((topicMessages) => producer.sendBatch({ topicMessages, acks: -1, compression }), [{ topic, messages }]);
+      crashPoint("answer-lost");
+      owe(results);
     } catch (error) {
-      throw toKafkaError(error, "produce failed", { brokers, topic });
+      // What was answered before the failure is counted; the rest may or may not have landed (the
+      // brokers went away with the request): kept as in doubt, for recon to look up on the topic.
+      const answered = error instanceof SendIncompleteError ? error.answered : [];
+      owe(answered);
+      const answeredPartitions = new Set(answered.map((result) => result.partition));
+      for (const [partition, count] of counts) {
+        if (answeredPartitions.has(partition)) continue;
+        const after = lastAcked.get(partition);
+        inDoubt.push({ topic, partition, from_offset: after === undefined ? (startOffsets.get(partition) ?? 0) : after + 1, count });
+      }
+      const failure = toKafkaError(error instanceof SendIncompleteError ? error.cause : error, "produce failed", { brokers, topic });
+      const doubtful = inDoubt.reduce((sum, entry) => sum + entry.count, 0);
+      if (doubtful === 0) throw failure;
+      throw new KafkaError(`${failure.message}; ${doubtful} records sent without an answer are in doubt (kstream recon looks for them on the topic)`, {
+        context: failure.context,
+        cause: error,
+        retriable: failure.retriable,
+      });
     }
-    const acks = results
-      .map((result) => ({ partition: result.partition, firstOffset: Number(result.baseOffset), count: counts.get(result.partition) ?? 0 }))
-      .filter((ack) => ack.count > 0);
-    // The broker has them, whatever the ledger says next: they are acknowledged, and owed to the ledger.
-    for (const ack of acks) acknowledged += ack.count;
-    unrecorded.push(...acks);
     recordOwed();
   };
 
@@ -279,8 +309,11 @@ async function openSink(
    */
   const settleLedger = (status: "completed" | "failed" | "interrupted", error: string | undefined) => {
     let failure: unknown;
+    let doubtRecorded = false;
     try {
       recordOwed();
+      if (inDoubt.length > 0) ledger.recordInDoubt(runId, inDoubt);
+      doubtRecorded = true;
       ledger.finishRun(runId, status, error);
       return;
     } catch (caught) {
@@ -289,6 +322,7 @@ async function openSink(
     const owed = unrecorded.reduce((sum, ack) => sum + ack.count, 0);
     const entries: JournalEntry[] = [
       ...unrecorded.map((ack) => ({ kind: "ack" as const, run_id: runId, topic, partition: ack.partition, first_offset: ack.firstOffset, count: ack.count })),
+      ...(doubtRecorded ? [] : inDoubt.map((entry) => ({ kind: "in-doubt" as const, run_id: runId, ...entry }))),
       { kind: "finish", run_id: runId, status, finished_at: new Date().toISOString(), error: error ?? describeError(failure) },
     ];
     const reason = describeError(failure);

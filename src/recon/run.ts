@@ -5,6 +5,7 @@
 import type { Kafka } from "kafkajs";
 import { UsageError } from "../errors.ts";
 import type { Ledger, RunRow } from "../ledger/ledger.ts";
+import { settleRequestsInDoubt } from "./in-doubt.ts";
 import { createOccurrenceTable, type OffsetRange, type ReconCounts, type Verdict, verdictOf } from "./arithmetic.ts";
 import { type DeadLetterPosition, deadLetterPositions, forEachParquetLineage, topicPositions } from "./gather.ts";
 
@@ -50,6 +51,7 @@ export async function reconcile(kafka: Kafka, ledger: Ledger, runs: RunRow[], se
   const positions = await topicPositions(kafka, settings.groupId, settings.inputTopic);
   let deadLetters: DeadLetterPosition[] | undefined;
   const reports: RunReport[] = [];
+  await settleRequestsInDoubt(kafka, ledger, runs, settings.inputTopic);
   // A run still producing keeps adding acknowledgements: its count and its ranges are read together.
   const snapshot = ledger.readConsistently(() =>
     runs.map((selected) => ({ run: ledger.getRun(selected.id) ?? selected, ranges: ledger.offsetRanges(selected.id) })),

@@ -21,7 +21,7 @@ import { DefaultPartitioner, partitionForKey } from "../kafka/partitioner.ts";
 import type { TopicLayout } from "../kafka/topics.ts";
 import { log } from "../ui/log.ts";
 import { deadLetterMessage } from "./dead-letter.ts";
-import { crashPoint } from "./faults.ts";
+import { crashPoint } from "../faults.ts";
 import { createPartitionSink, type PartitionSink } from "./partition-sink.ts";
 import { recoverPartition } from "./recovery.ts";
 import { createSerial, type Serial } from "./serial.ts";

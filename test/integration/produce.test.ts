@@ -39,6 +39,15 @@ function ledgerRows(ws: Workspace, sql: string, ...params: Array<string | number
   }
 }
 
+/** Every `partition:offset` the ledger's ranges count, all runs together. */
+function ledgerOffsets(ws: Workspace): Set<string> {
+  const counted = new Set<string>();
+  for (const range of ledgerRows(ws, "SELECT partition, first_offset, last_offset FROM run_offsets")) {
+    for (let offset = range.first_offset as number; offset <= (range.last_offset as number); offset++) counted.add(`${range.partition}:${offset}`);
+  }
+  return counted;
+}
+
 describe("kstream produce", () => {
   test("every element of a pretty-printed JSON array lands unchanged as compact JSON, keyed by id, with the run header", async () => {
     const ws = workspace("array");
@@ -200,11 +209,30 @@ describe("kstream produce", () => {
     expect(onTopic.length).toBeLessThan(records);
     const runs = ledgerRows(ws, "SELECT id, status, sent FROM runs");
     expect(runs).toMatchObject([{ status: "failed", sent: onTopic.length }]);
-    const counted = new Set<string>();
-    for (const range of ledgerRows(ws, "SELECT partition, first_offset, last_offset FROM run_offsets")) {
-      for (let offset = range.first_offset as number; offset <= (range.last_offset as number); offset++) counted.add(`${range.partition}:${offset}`);
-    }
-    expect(counted).toEqual(new Set(onTopic.map((m) => `${m.partition}:${m.offset}`)));
+    expect(ledgerOffsets(ws)).toEqual(new Set(onTopic.map((m) => `${m.partition}:${m.offset}`)));
+  }, 60_000);
+
+  test("a request whose answer never came is kept as in doubt, and recon counts what of it landed", async () => {
+    const ws = workspace("in-doubt");
+    const records = 5000;
+    writeFileSync(ws.path("in.ndjson"), Array.from({ length: records }, (_, i) => JSON.stringify({ id: i + 1 })).join("\n"));
+    // The third request (of 1,000 messages) lands, and its answer is lost: the brokers went away.
+    const result = await ws.run(["produce", ws.path("in.ndjson")], { env: { KSTREAM_FAULT: "answer-lost:3:fail" } });
+    expect(result.exitCode, result.stderr).toBe(1);
+    const errors = result.stderr.trim().split("\n").filter((line) => line.includes("[error]"));
+    expect(errors.length, result.stderr).toBe(1);
+    expect(errors[0]).toContain("1000 records sent without an answer are in doubt");
+    expect(ledgerRows(ws, "SELECT status, sent FROM runs")).toMatchObject([{ status: "failed", sent: 2000 }]);
+    expect(ledgerRows(ws, "SELECT SUM(count) AS n FROM run_in_doubt")[0]!.n).toBe(1000);
+    const onTopic = await kcatConsume(ws.topics.input);
+    expect(onTopic.length).toBe(3000);
+
+    const recon = await ws.run(["recon"]);
+    expect(recon.stderr).toMatch(/without an answer: \d+ landed \(offsets [\d, -]+\), now counted/);
+    expect(recon.exitCode, recon.stderr).not.toBe(3);
+    expect(ledgerRows(ws, "SELECT COUNT(*) AS n FROM run_in_doubt")[0]!.n).toBe(0);
+    expect(ledgerRows(ws, "SELECT sent FROM runs")).toMatchObject([{ sent: 3000 }]);
+    expect(ledgerOffsets(ws)).toEqual(new Set(onTopic.map((m) => `${m.partition}:${m.offset}`)));
   }, 60_000);
 
   test("unreachable brokers fail within the configured limit with exit 1", async () => {

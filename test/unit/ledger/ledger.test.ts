@@ -213,3 +213,33 @@ describe("reading while a producer writes", () => {
     reader.close();
   });
 });
+
+describe("requests in doubt", () => {
+  test("are kept per partition until settled; what was found counts as acknowledged, in one transaction with the row's removal", () => {
+    const ledger = openLedger(join(root, "doubt.db"));
+    ledger.startRun(run);
+    ledger.recordAck("run-1", "t", 0, 0, 10);
+    ledger.recordInDoubt("run-1", [
+      { topic: "t", partition: 0, from_offset: 10, count: 5 },
+      { topic: "t", partition: 1, from_offset: 40, count: 3 },
+    ]);
+    expect(ledger.inDoubt("run-1").map((entry) => entry.partition)).toEqual([0, 1]);
+    ledger.settleInDoubt("run-1", ledger.inDoubt("run-1")[0]!, [{ firstOffset: 10, count: 5 }]);
+    ledger.settleInDoubt("run-1", ledger.inDoubt("run-1")[0]!, []);
+    expect(ledger.inDoubt("run-1")).toEqual([]);
+    expect(ledger.getRun("run-1")?.sent).toBe(15);
+    expect(ledger.offsetRanges("run-1")).toEqual([{ topic: "t", partition: 0, first_offset: 0, last_offset: 14, count: 15 }]);
+    ledger.close();
+  });
+
+  test("a request in doubt kept in the journal is recorded by the next open", () => {
+    const path = join(root, "doubt-journal.db");
+    const ledger = openLedger(path);
+    ledger.startRun(run);
+    ledger.keepForLater([{ kind: "in-doubt", run_id: "run-1", topic: "t", partition: 2, from_offset: 7, count: 4 }]);
+    ledger.close();
+    const reopened = openLedger(path);
+    expect(reopened.inDoubt("run-1")).toEqual([{ topic: "t", partition: 2, from_offset: 7, count: 4 }]);
+    reopened.close();
+  });
+});

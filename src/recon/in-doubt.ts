@@ -1,0 +1,54 @@
+/**
+ * Settles the produce requests a run sent without an answer (the brokers went away mid-request):
+ * each may or may not have landed. recon looks on the input topic, from where the run's messages
+ * could start, for messages carrying the run's header; what it finds is counted in the ledger as
+ * acknowledged, and the in-doubt row goes. After this the ledger counts exactly what the run put on
+ * the topic, so a failed run is reconciled like any other.
+ */
+import type { Kafka } from "kafkajs";
+import { RUN_HEADER, type Ledger, type RunRow } from "../ledger/ledger.ts";
+import { readTopicSnapshot } from "../kafka/snapshot.ts";
+import { log } from "../ui/log.ts";
+
+/** Offsets as contiguous segments (a request's messages for one partition are one record batch). */
+export function segmentsOf(offsets: readonly number[]): { firstOffset: number; count: number }[] {
+  const sorted = [...offsets].sort((a, b) => a - b);
+  const segments: { firstOffset: number; count: number }[] = [];
+  for (const offset of sorted) {
+    const last = segments.at(-1);
+    if (last && last.firstOffset + last.count === offset) last.count++;
+    else segments.push({ firstOffset: offset, count: 1 });
+  }
+  return segments;
+}
+
+export async function settleRequestsInDoubt(kafka: Kafka, ledger: Ledger, runs: readonly RunRow[], inputTopic: string): Promise<void> {
+  for (const run of runs) {
+    const entries = ledger.inDoubt(run.id).filter((entry) => entry.topic === inputTopic);
+    if (entries.length === 0) continue;
+    const from = new Map(entries.map((entry) => [entry.partition, BigInt(entry.from_offset)]));
+    const found = new Map<number, number[]>();
+    await readTopicSnapshot(
+      kafka,
+      inputTopic,
+      (partition, messages) => {
+        const start = from.get(partition);
+        if (start === undefined) return;
+        for (const message of messages) {
+          if (BigInt(message.offset) < start || String(message.headers?.[RUN_HEADER] ?? "") !== run.id) continue;
+          found.set(partition, [...(found.get(partition) ?? []), Number(message.offset)]);
+        }
+      },
+      { from, partitions: new Set(from.keys()) },
+    );
+    for (const entry of entries) {
+      const segments = segmentsOf(found.get(entry.partition) ?? []);
+      const landed = segments.reduce((sum, segment) => sum + segment.count, 0);
+      ledger.settleInDoubt(run.id, entry, segments);
+      log.info(
+        `run ${run.id}: ${entry.count} records sent to partition ${entry.partition} without an answer: ` +
+          (landed === 0 ? "none landed" : `${landed} landed (offsets ${segments.map((s) => `${s.firstOffset}-${s.firstOffset + s.count - 1}`).join(", ")}), now counted`),
+      );
+    }
+  }
+}
