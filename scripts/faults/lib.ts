@@ -497,6 +497,7 @@ const describeRecon = (exitCode: number, reports: ReconReport[]) =>
 export async function checkRecon(tally: Tally, ws: Workspace, onTopic: number): Promise<void> {
   const { exitCode, reports, stderr } = await recon(ws);
   if (exitCode !== 0 || reports.some((r) => r.verdict !== "ok")) tally.problems.push(`kstream recon exit ${exitCode}: ${lastLine(stderr)}`);
+  else if (reports.length === 0) tally.problems.push("kstream recon --all --json exited 0 but reported no run");
   const published = sum(reports, (r) => r.published);
   if (reports.length && published !== onTopic) tally.problems.push(`recon counts ${published} published, the input topic holds ${onTopic}`);
   note(describeRecon(exitCode, reports));
