@@ -210,12 +210,13 @@ async function openSink(
   try {
     await admin.connect();
     // On a cluster, a topic just created may not be known to every broker yet: retriable.
-    partitionMetadata = await retryWhileRetriable(async () => {
+    [partitionMetadata, startOffsets] = await retryWhileRetriable(async () => {
       await ensureTopics(admin, kstreamTopics(config), topicLayout(config), { input: topic, deadLetter: config.topics.dead_letter });
-      return (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions;
+      const partitions = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions;
+      // Where this run's messages can start, per partition: where recon looks for a request in doubt.
+      const ends = new Map((await admin.fetchTopicOffsets(topic)).map((entry) => [entry.partition, Number(entry.high)]));
+      return [partitions, ends] as const;
     }, durationMs(config.kafka.retry_limit));
-    // Where this run's messages can start, per partition: where recon looks for a request in doubt.
-    startOffsets = new Map((await admin.fetchTopicOffsets(topic)).map((entry) => [entry.partition, Number(entry.high)]));
     maxMessageBytes = await topicMaxMessageBytes(admin, topic);
   } catch (error) {
     throw toKafkaError(error, "cannot prepare the input topic", { brokers, topic });
