@@ -86,6 +86,19 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
   const readCommitted = (partition: number) => async () =>
     (await retryWhileRetriable(() => committedOffsets(admin, settings.groupId, topic), settings.retryLimitMs)).get(partition) ?? 0n;
 
+  /** Drops a worker's open cycle (its transaction aborted, its rows forgotten) and closes its producer. */
+  const retire = async (worker: PartitionWorker) => {
+    await worker.serial.run(() => worker.abandon());
+    await worker.close().catch((error) => log.debug(`partition ${worker.partition}: closing its producer: ${(error as Error).message}`));
+  };
+
+  /** A fresh worker for `partition` once `after` settles (the old workers retired). */
+  const startWorker = (partition: number, after: Promise<unknown>) => {
+    const started = after.then(() => startPartitionWorker(kafka, settings, partition, readCommitted(partition), counters, partitionCounts));
+    started.catch(fail);
+    workers.set(partition, started);
+  };
+
   /** Rebalance: every open cycle is dropped (kafkajs restarts each assigned partition from its committed offset). */
   const reassign = (partitions: number[]) => {
     const previous = [...workers.values()];
@@ -93,16 +106,10 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     const teardown = Promise.all(
       previous.map(async (pending) => {
         const worker = await pending.catch(() => undefined);
-        if (!worker) return;
-        await worker.serial.run(() => worker.abandon());
-        await worker.close().catch(() => undefined);
+        if (worker) await retire(worker);
       }),
     );
-    for (const partition of partitions) {
-      const started = teardown.then(() => startPartitionWorker(kafka, settings, partition, readCommitted(partition), counters, partitionCounts));
-      started.catch(fail);
-      workers.set(partition, started);
-    }
+    for (const partition of partitions) startWorker(partition, teardown);
     log.info(`assigned partitions [${partitions.join(", ")}] of ${topic}`);
   };
 
@@ -121,6 +128,7 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     if (!pending) return;
     const worker = await pending;
     let processed = false;
+    let batchError: unknown;
     try {
       processed = await worker.serial.run(async () => {
         // A batch for a worker that was replaced (rebalance, partition restart) or cannot go on is
@@ -132,11 +140,11 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
       });
       await enforceMemoryBudget();
     } catch (error) {
-      // A cycle that failed retriably broke its worker: restart that partition, and let kafkajs
-      // go on with the others (thrown back, kafkajs would retry this same batch on the broken worker).
-      if (!restartBrokenPartitions()) throw error;
+      batchError = error;
     }
-    restartBrokenPartitions();
+    // A cycle that failed retriably broke its worker: restart that partition, and let kafkajs go on
+    // with the others (thrown back, kafkajs would retry this same batch on the broken worker).
+    if (!restartBrokenPartitions() && batchError !== undefined) throw batchError;
     // Moves kafkajs' fetch position only: offsets are committed by the partition's transaction.
     if (processed && batch.messages.length > 0) resolveOffset(batch.lastOffset());
     await heartbeat();
@@ -149,7 +157,7 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
       const worker = Bun.peek(pending);
       if (worker instanceof Promise || worker?.broken === undefined) continue;
       found = true;
-      restartPartition(partition, worker, worker.broken);
+      restartPartition(partition, worker);
     }
     return found;
   };
@@ -160,19 +168,13 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
    * worker, whose transactional producer settles the failed transaction first. The fetch position
    * is moved back before the new worker exists, so it never sees a batch from past its offset.
    */
-  const restartPartition = (partition: number, failed: PartitionWorker, error: unknown) => {
+  const restartPartition = (partition: number, failed: PartitionWorker) => {
     const current = workers.get(partition);
     if (stopping || current === undefined || Bun.peek(current) !== failed) return;
-    if (!partitionRestarts.allow(error)) return fail(error);
-    log.warn(`partition ${partition}: ${(error as Error).message}; starting the partition again from offset ${failed.committedOffset}`);
+    if (!partitionRestarts.allow(failed.broken)) return fail(failed.broken);
+    log.warn(`partition ${partition}: ${failed.broken!.message}; starting the partition again from offset ${failed.committedOffset}`);
     consumer.seek({ topic, partition, offset: failed.committedOffset.toString() });
-    const teardown = failed.serial
-      .run(() => failed.abandon())
-      .then(() => failed.close())
-      .catch((closeError) => log.debug(`partition ${partition}: closing the failed worker: ${(closeError as Error).message}`));
-    const started = teardown.then(() => startPartitionWorker(kafka, settings, partition, readCommitted(partition), counters, partitionCounts));
-    started.catch(fail);
-    workers.set(partition, started);
+    startWorker(partition, retire(failed));
   };
 
   /** Past max_buffered_rows across partitions, the fullest partition ends its cycle early. */
@@ -324,4 +326,3 @@ async function partitionCount(admin: Admin, topic: string): Promise<number> {
     throw toKafkaError(error, "cannot read the partitions of the topic", { topic });
   }
 }
-
