@@ -1,9 +1,9 @@
 /**
  * The ledger's overflow: acknowledged produce requests, requests in doubt and a run's final status
  * that could not be written to the sqlite ledger because another process held it past
- * ledger.lock_timeout, or it could not be written at all. They are appended, fsync'ed, to `<ledger>.unrecorded.ndjson`, and
- * the next openLedger folds them in and deletes the file, so a record the broker acknowledged is
- * never left uncounted by a busy ledger. Folding in is idempotent: a range already recorded, or a
+ * ledger.lock_timeout, or it could not be written at all. They are appended, fsync'ed, to
+ * `<ledger>.unrecorded.ndjson`, and the next openLedger folds them in and deletes the file, so a
+ * record the broker acknowledged is never left uncounted by a busy ledger. Folding in is idempotent: a range already recorded, or a
  * run already finished, is skipped, so a crash between the fold's commit and the delete is harmless.
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";

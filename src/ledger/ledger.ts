@@ -10,7 +10,7 @@ import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { LedgerError } from "../errors.ts";
-import { appendToJournal, type JournalEntry, readJournal, removeJournal } from "./journal.ts";
+import { appendToJournal, type JournalEntry, journalPath, readJournal, removeJournal } from "./journal.ts";
 
 export type RunStatus = "running" | "completed" | "failed" | "interrupted";
 
@@ -281,8 +281,10 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
   };
   const recordAck = db.transaction(addAck);
 
+  const addInDoubt = (runId: string, { topic, partition, from_offset: fromOffset, count }: InDoubt) =>
+    statements.insertInDoubt.run({ runId, topic, partition, fromOffset, count });
   const recordInDoubt = db.transaction((runId: string, entries: readonly InDoubt[]) => {
-    for (const { topic, partition, from_offset: fromOffset, count } of entries) statements.insertInDoubt.run({ runId, topic, partition, fromOffset, count });
+    for (const entry of entries) addInDoubt(runId, entry);
   });
   const settleInDoubt = db.transaction((runId: string, entry: InDoubt, found: readonly { firstOffset: number; count: number }[]) => {
     for (const segment of found) addAck(runId, entry.topic, entry.partition, segment.firstOffset, segment.count);
@@ -298,7 +300,7 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
           addAck(runId, topic, partition, firstOffset, count);
         }
       } else if (entry.kind === "in-doubt") {
-        statements.insertInDoubt.run({ runId: entry.run_id, topic: entry.topic, partition: entry.partition, fromOffset: entry.from_offset, count: entry.count });
+        addInDoubt(entry.run_id, entry);
       } else {
         statements.finishIfRunning.run({ runId: entry.run_id, status: entry.status, finishedAt: entry.finished_at, error: entry.error });
       }
@@ -306,7 +308,7 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
   });
   const journal = readJournal(path);
   if (journal !== undefined) {
-    guard(path, `add the records kept in ${path}.unrecorded.ndjson`, () => foldJournal.immediate(journal));
+    guard(path, `add the records kept in ${journalPath(path)}`, () => foldJournal.immediate(journal));
     removeJournal(path);
   }
 

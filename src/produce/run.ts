@@ -22,7 +22,6 @@ import { createProgress } from "../ui/progress.ts";
 import { shutdownSignal } from "../ui/shutdown.ts";
 import { dueAtMs, dueCount } from "./pace.ts";
 
-
 export interface ProduceOptions {
   readonly source: string;
   readonly limit?: number | undefined;
@@ -321,12 +320,12 @@ async function openSink(
       failure = caught;
     }
     const owed = unrecorded.reduce((sum, ack) => sum + ack.count, 0);
+    const reason = describeError(failure);
     const entries: JournalEntry[] = [
       ...unrecorded.map((ack) => ({ kind: "ack" as const, run_id: runId, topic, partition: ack.partition, first_offset: ack.firstOffset, count: ack.count })),
       ...(doubtRecorded ? [] : inDoubt.map((entry) => ({ kind: "in-doubt" as const, run_id: runId, ...entry }))),
-      { kind: "finish", run_id: runId, status, finished_at: new Date().toISOString(), error: error ?? describeError(failure) },
+      { kind: "finish", run_id: runId, status, finished_at: new Date().toISOString(), error: error ?? reason },
     ];
-    const reason = describeError(failure);
     let kept: string;
     try {
       kept = ledger.keepForLater(entries);

@@ -27,22 +27,20 @@ export async function settleRequestsInDoubt(kafka: Kafka, ledger: Ledger, runs: 
     const entries = ledger.inDoubt(run.id).filter((entry) => entry.topic === inputTopic);
     if (entries.length === 0) continue;
     const from = new Map(entries.map((entry) => [entry.partition, BigInt(entry.from_offset)]));
-    const found = new Map<number, number[]>();
+    const found = new Map<number, number[]>(entries.map((entry) => [entry.partition, []]));
+    // The snapshot reads only these partitions, each from its entry's offset on.
     await readTopicSnapshot(
       kafka,
       inputTopic,
       (partition, messages) => {
-        const start = from.get(partition);
-        if (start === undefined) return;
         for (const message of messages) {
-          if (BigInt(message.offset) < start || String(message.headers?.[RUN_HEADER] ?? "") !== run.id) continue;
-          found.set(partition, [...(found.get(partition) ?? []), Number(message.offset)]);
+          if (String(message.headers?.[RUN_HEADER] ?? "") === run.id) found.get(partition)!.push(Number(message.offset));
         }
       },
       { from, partitions: new Set(from.keys()) },
     );
     for (const entry of entries) {
-      const segments = segmentsOf(found.get(entry.partition) ?? []);
+      const segments = segmentsOf(found.get(entry.partition)!);
       const landed = segments.reduce((sum, segment) => sum + segment.count, 0);
       ledger.settleInDoubt(run.id, entry, segments);
       log.info(
