@@ -60,6 +60,10 @@ const ASSIGNED = /assigned partitions \[\d/;
 /** A clear "the brokers are gone" error says so, or names the broker and the refused connection. */
 const UNREACHABLE = /ECONNREFUSED|unreachable|refused|brokers? \S+:\d+/i;
 
+/** Starts produce paced so that the whole input takes about `seconds`: the fault lands mid-run. */
+const producePaced = (ws: Workspace, c: Context, seconds: number, ...flags: string[]): Proc =>
+  ws.spawn(["produce", c.input, "--rate", String(Math.ceil(c.records / seconds)), ...flags]);
+
 async function produceAll(tally: Tally, ws: Workspace, c: Context): Promise<void> {
   expectExit(tally, await ws.kstream(["produce", c.input, "--quiet"]), 0, "produce");
 }
@@ -201,7 +205,7 @@ export const scenarios: Scenario[] = [
       // The records arrive over ~80 s, about as long as the ten kill-and-restart rounds take (a
       // restarted member waits out the killed one's 6 s session), so the kills are spread over the
       // whole run: each killed run has fresh records to work on, whatever --records.
-      const producer = ws.spawn(["produce", c.input, "--rate", String(Math.ceil(c.records / 80)), "--quiet"]);
+      const producer = producePaced(ws, c, 80, "--quiet");
       await waitForLedger(ws, producer, 1);
       const kills: string[] = [];
       for (let kill = 1; kill <= 10; kill++) {
@@ -229,7 +233,7 @@ export const scenarios: Scenario[] = [
       const tally = newTally(c.records);
       const ws = new Workspace(c.work, "down-produce", single(c), { retryLimit: "60s" });
       // Paced to last ~15 s, so that the outage falls in the middle of the run.
-      const producer = ws.spawn(["produce", c.input, "--rate", String(Math.ceil(c.records / 15))]);
+      const producer = producePaced(ws, c, 15);
       const before = await waitForLedger(ws, producer, Math.ceil(c.records / 5));
       await kafkaSh(c.port, "down");
       const downAt = performance.now();
@@ -272,7 +276,7 @@ export const scenarios: Scenario[] = [
     async run(c) {
       const tally = newTally();
       const ws = new Workspace(c.work, "gone-produce", single(c), { retryLimit: "10s" });
-      const producer = ws.spawn(["produce", c.input, "--rate", String(Math.ceil(c.records / 15))]);
+      const producer = producePaced(ws, c, 15);
       const before = await waitForLedger(ws, producer, Math.ceil(c.records / 5));
       await kafkaSh(c.port, "down");
       const downAt = performance.now();
@@ -334,7 +338,7 @@ export const scenarios: Scenario[] = [
       const tally = newTally(c.records);
       const brokers = await c.cluster();
       const ws = new Workspace(c.work, "leader", brokers, { replication: 3, retryLimit: "60s" });
-      const producer = ws.spawn(["produce", c.input, "--rate", String(Math.ceil(c.records / 12))]);
+      const producer = producePaced(ws, c, 12);
       await waitForLedger(ws, producer, Math.ceil(c.records / 5));
       const first = await leaderOf(brokers, ws.topics.input);
       await kafkaSh(c.clusterPort, "stop-node", String(first), "--kill");
@@ -371,7 +375,7 @@ export const scenarios: Scenario[] = [
       const tally = newTally(c.records);
       const ws = new Workspace(c.work, "rebalance", single(c));
       // Records keep arriving (~20 s) while the group changes shape.
-      const producer = ws.spawn(["produce", c.input, "--rate", String(Math.ceil(c.records / 20)), "--quiet"]);
+      const producer = producePaced(ws, c, 20, "--quiet");
       await waitForLedger(ws, producer, 1);
       const a = ws.spawn(["stream-clean"]);
       await waitForFiles(ws, a);
@@ -453,7 +457,7 @@ export const scenarios: Scenario[] = [
       const tally = newTally(c.records);
       const ws = new Workspace(c.work, "sigterm", single(c));
       // Records keep arriving (~20 s), so the signal always finds a batch in progress, whatever --records.
-      const producer = ws.spawn(["produce", c.input, "--rate", String(Math.ceil(c.records / 20)), "--quiet"]);
+      const producer = producePaced(ws, c, 20, "--quiet");
       await waitForLedger(ws, producer, 1);
       const cleaner = ws.spawn(["stream-clean"]);
       // After the first files: inside a later cycle (an open transaction, rows buffered).
@@ -505,7 +509,7 @@ export const scenarios: Scenario[] = [
     async run(c) {
       const tally = newTally();
       const ws = new Workspace(c.work, "ledger-midrun", single(c));
-      const producer = ws.spawn(["produce", c.input, "--rate", String(Math.ceil(c.records / 10))]);
+      const producer = producePaced(ws, c, 10);
       const before = await waitForLedger(ws, producer, Math.ceil(c.records / 5));
       // Held past both of produce's waits (ledger.lock_timeout, 10 s by default, then once more at
       // the end): what it owes the ledger goes to the journal beside it.
