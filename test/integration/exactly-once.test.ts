@@ -115,12 +115,15 @@ describe("exactly once when a cycle fails retriably in-process (a broker closing
     const records = 3000;
     const random = createRandom(records);
     writeFileSync(ws.path("in.ndjson"), `${Array.from({ length: records }, (_, i) => JSON.stringify(makeRecord(i + 1, random))).join("\n")}\n`);
+    // stream-clean refuses a missing input topic, and produce creates it: an empty run first.
+    writeFileSync(ws.path("empty.ndjson"), "");
+    expect((await ws.run(["produce", ws.path("empty.ndjson")])).exitCode).toBe(0);
     const cleaner = startClean(ws, [], { KSTREAM_FAULT: "after-commit:2:fail" });
     expect((await ws.run(["produce", ws.path("in.ndjson"), "--rate", "1000"])).exitCode).toBe(0);
-    // Done when recon sees every record landed (exit 0), or give up after a minute.
+    // Done when recon sees every record landed (exit 0); give up when stream-clean exits, or after a minute.
     const deadline = Date.now() + 60_000;
     let recon = await ws.run(["recon"]);
-    while (recon.exitCode !== 0 && Date.now() < deadline) {
+    while (recon.exitCode !== 0 && cleaner.exitCode === null && Date.now() < deadline) {
       await Bun.sleep(500);
       recon = await ws.run(["recon"]);
     }
