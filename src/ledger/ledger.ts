@@ -1,8 +1,9 @@
 /**
  * The producer ledger (bun:sqlite): one row per producer run and the per-partition offset ranges
  * the broker acknowledged for it, so `recon` can tell exactly which input offsets a run owns.
- * Every acknowledgement is recorded in its own small transaction through prepared statements, so
- * after a crash the run still says `running` and its counts are what was acknowledged. What could
+ * Every request is written as in doubt before it is sent, and its acknowledgement replaces that in
+ * one small transaction, so after a crash (kill -9) the run still says `running`, its counts are what
+ * was acknowledged, and the request that was on its way is left in doubt for recon to look up. What could
  * not be written (the database held by another process past its lock timeout) is kept in a journal
  * beside it (journal.ts) and folded in by the next open.
  */
@@ -11,6 +12,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { LedgerError } from "../errors.ts";
 import { appendToJournal, type JournalEntry, journalPath, readJournal, removeJournal } from "./journal.ts";
+import { uncoveredParts } from "./offset-ranges.ts";
 
 export type RunStatus = "running" | "completed" | "failed" | "interrupted";
 
@@ -38,7 +40,18 @@ export interface OffsetRange {
 /** The header produce puts on every message, naming its ledger run: how recon finds a run's messages on the topic. */
 export const RUN_HEADER = "kstream-run";
 
-/** Records of one partition sent in a request that got no answer: `count` of them, if they landed, at or after `from_offset`. */
+/** What the broker acknowledged for one partition of a produce request: `count` messages from `firstOffset` on. */
+export interface Acknowledgement {
+  partition: number;
+  firstOffset: number;
+  count: number;
+}
+
+/**
+ * Records of one partition in a request whose answer is not recorded: written before the request is
+ * sent and removed with its acknowledgement, so a producer killed in between leaves it behind. The
+ * `count` records, if they landed, are at or after `from_offset`.
+ */
 export interface InDoubt {
   topic: string;
   partition: number;
@@ -142,17 +155,23 @@ export interface StoredWindow {
 export interface Ledger {
   readonly path: string;
   startRun(run: { id: string; producer: string; source: string; topic: string }): void;
-  /** Records one acknowledged produce request: `count` messages from `firstOffset` on. */
-  recordAck(runId: string, topic: string, partition: number, firstOffset: number, count: number): void;
+  /**
+   * Records one answered produce request, in one transaction: its acknowledged partitions (only
+   * offsets no range holds yet) and the end of their in-doubt rows.
+   */
+  recordAcks(runId: string, topic: string, acks: readonly Acknowledgement[]): void;
   recordRejection(runId: string, rejection: Rejection): void;
-  /** Records requests that got no answer, for recon to settle. */
+  /** Records requests whose answer is not (yet) recorded, for recon to settle if it never is. */
   recordInDoubt(runId: string, entries: readonly InDoubt[]): void;
   inDoubt(runId: string): InDoubt[];
   /**
-   * Settles one in-doubt row: what was found on the topic (a contiguous run of the run's messages)
-   * is counted as acknowledged, and the row goes, in one transaction.
+   * Settles one in-doubt row with what was found on the topic (the run's messages from its
+   * from_offset on), in one transaction: "settled" counts what was found as acknowledged and removes
+   * the row; "answered" means the row changed since it was read (the producer recorded the answer
+   * meanwhile), and nothing is done; "pending" means nothing was found while the run still says
+   * running, and the row stays (the request may land yet, or its producer was killed before it went).
    */
-  settleInDoubt(runId: string, entry: InDoubt, found: readonly { firstOffset: number; count: number }[]): void;
+  settleInDoubt(runId: string, entry: InDoubt, found: readonly { firstOffset: number; count: number }[]): "settled" | "answered" | "pending";
   finishRun(runId: string, status: Exclude<RunStatus, "running">, error?: string): void;
   /**
    * Keeps acknowledgements and a final status the database would not take, durably, for the next
@@ -232,10 +251,13 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
       "INSERT OR REPLACE INTO run_in_doubt (run_id, topic, partition, from_offset, count) VALUES ($runId, $topic, $partition, $fromOffset, $count)",
     ),
     inDoubt: db.prepare("SELECT topic, partition, from_offset, count FROM run_in_doubt WHERE run_id = $runId ORDER BY topic, partition") as Statement<InDoubt>,
+    oneInDoubt: db.prepare(
+      "SELECT topic, partition, from_offset, count FROM run_in_doubt WHERE run_id = $runId AND topic = $topic AND partition = $partition",
+    ) as Statement<InDoubt>,
     deleteInDoubt: db.prepare("DELETE FROM run_in_doubt WHERE run_id = $runId AND topic = $topic AND partition = $partition"),
-    covered: db.prepare(
-      "SELECT 1 AS yes FROM run_offsets WHERE run_id = $runId AND topic = $topic AND partition = $partition AND first_offset <= $firstOffset AND last_offset >= $lastOffset",
-    ) as Statement<{ yes: number }>,
+    overlapping: db.prepare(
+      "SELECT first_offset AS first, last_offset AS last FROM run_offsets WHERE run_id = $runId AND topic = $topic AND partition = $partition AND first_offset <= $lastOffset AND last_offset >= $firstOffset",
+    ) as Statement<{ first: number; last: number }>,
     getRun: db.prepare("SELECT * FROM runs WHERE id = $runId") as Statement<RunRow>,
     latest: db.prepare("SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT 1") as Statement<RunRow>,
     latestOf: db.prepare("SELECT * FROM runs WHERE producer = $producer ORDER BY started_at DESC, id DESC LIMIT 1") as Statement<RunRow>,
@@ -269,17 +291,26 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
     statements.upsertMeasureOffset.run({ topic, partition: delta.partition, nextOffset: Number(delta.nextOffset) });
   });
 
+  /** Adds the offsets no range of the run holds yet: recon or a journal fold may have counted some already. */
   const addAck = (runId: string, topic: string, partition: number, firstOffset: number, count: number) => {
-    const lastOffset = firstOffset + count - 1;
-    const previous = statements.lastRange.get({ runId, topic, partition });
-    if (previous && previous.last_offset + 1 === firstOffset) {
-      statements.extendRange.run({ runId, topic, partition, firstOffset: previous.first_offset, lastOffset, count });
-    } else {
-      statements.insertRange.run({ runId, topic, partition, firstOffset, lastOffset, count });
+    const recorded = statements.overlapping.all({ runId, topic, partition, firstOffset, lastOffset: firstOffset + count - 1 });
+    for (const part of uncoveredParts(firstOffset, firstOffset + count - 1, recorded)) {
+      const partCount = part.last - part.first + 1;
+      const previous = statements.lastRange.get({ runId, topic, partition });
+      if (previous && previous.last_offset + 1 === part.first) {
+        statements.extendRange.run({ runId, topic, partition, firstOffset: previous.first_offset, lastOffset: part.last, count: partCount });
+      } else {
+        statements.insertRange.run({ runId, topic, partition, firstOffset: part.first, lastOffset: part.last, count: partCount });
+      }
+      statements.addSent.run({ runId, count: partCount });
     }
-    statements.addSent.run({ runId, count });
   };
-  const recordAck = db.transaction(addAck);
+  const recordAcks = db.transaction((runId: string, topic: string, acks: readonly Acknowledgement[]) => {
+    for (const { partition, firstOffset, count } of acks) {
+      addAck(runId, topic, partition, firstOffset, count);
+      statements.deleteInDoubt.run({ runId, topic, partition });
+    }
+  });
 
   const addInDoubt = (runId: string, { topic, partition, from_offset: fromOffset, count }: InDoubt) =>
     statements.insertInDoubt.run({ runId, topic, partition, fromOffset, count });
@@ -287,18 +318,21 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
     for (const entry of entries) addInDoubt(runId, entry);
   });
   const settleInDoubt = db.transaction((runId: string, entry: InDoubt, found: readonly { firstOffset: number; count: number }[]) => {
-    for (const segment of found) addAck(runId, entry.topic, entry.partition, segment.firstOffset, segment.count);
-    statements.deleteInDoubt.run({ runId, topic: entry.topic, partition: entry.partition });
+    const { topic, partition } = entry;
+    const current = statements.oneInDoubt.get({ runId, topic, partition });
+    if (!current || current.from_offset !== entry.from_offset || current.count !== entry.count) return "answered" as const;
+    if (found.length === 0 && statements.getRun.get({ runId })?.status === "running") return "pending" as const;
+    for (const segment of found) addAck(runId, topic, partition, segment.firstOffset, segment.count);
+    statements.deleteInDoubt.run({ runId, topic, partition });
+    return "settled" as const;
   });
 
   /** Folds the journal in; a range already recorded or a run already finished is skipped (idempotent). */
   const foldJournal = db.transaction((entries: readonly JournalEntry[]) => {
     for (const entry of entries) {
       if (entry.kind === "ack") {
-        const { run_id: runId, topic, partition, first_offset: firstOffset, count } = entry;
-        if (!statements.covered.get({ runId, topic, partition, firstOffset, lastOffset: firstOffset + count - 1 })) {
-          addAck(runId, topic, partition, firstOffset, count);
-        }
+        addAck(entry.run_id, entry.topic, entry.partition, entry.first_offset, entry.count);
+        statements.deleteInDoubt.run({ runId: entry.run_id, topic: entry.topic, partition: entry.partition });
       } else if (entry.kind === "in-doubt") {
         addInDoubt(entry.run_id, entry);
       } else {
@@ -324,10 +358,9 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
     // IMMEDIATE: take the write lock when the transaction begins. A deferred transaction that reads
     // first cannot upgrade after another process (a second producer sharing the ledger) committed,
     // and sqlite then fails at once instead of waiting out busy_timeout.
-    recordAck: (runId, topic, partition, firstOffset, count) =>
-      guard(path, "record an acknowledgement", () => recordAck.immediate(runId, topic, partition, firstOffset, count)),
+    recordAcks: (runId, topic, acks) => guard(path, "record an acknowledgement", () => recordAcks.immediate(runId, topic, acks)),
     recordRejection: (runId, rejection) => guard(path, "record a rejected line", () => recordRejection.immediate(runId, rejection)),
-    recordInDoubt: (runId, entries) => guard(path, "record the requests in doubt", () => recordInDoubt.immediate(runId, entries)),
+    recordInDoubt: (runId, entries) => guard(path, "record the requests not yet answered", () => recordInDoubt.immediate(runId, entries)),
     inDoubt: (runId) => guard(path, "read the requests in doubt", () => statements.inDoubt.all({ runId })),
     settleInDoubt: (runId, entry, found) => guard(path, "settle a request in doubt", () => settleInDoubt.immediate(runId, entry, found)),
     finishRun: (runId, status, error) =>

@@ -16,7 +16,7 @@ import { SendIncompleteError, sendCompletely } from "../kafka/complete-send.ts";
 import { retryWhileRetriable } from "../kafka/retry.ts";
 import { DefaultPartitioner } from "../kafka/partitioner.ts";
 import type { JournalEntry } from "../ledger/journal.ts";
-import { type InDoubt, type Ledger, type Rejection, RUN_HEADER } from "../ledger/ledger.ts";
+import { type Acknowledgement, type InDoubt, type Ledger, type Rejection, RUN_HEADER } from "../ledger/ledger.ts";
 import { log } from "../ui/log.ts";
 import { createProgress } from "../ui/progress.ts";
 import { shutdownSignal } from "../ui/shutdown.ts";
@@ -242,10 +242,15 @@ async function openSink(
   let inFlight = 0;
   let acknowledged = 0;
   /** Acknowledged by the broker, not yet in the ledger. */
-  const unrecorded: { partition: number; firstOffset: number; count: number }[] = [];
+  const unrecorded: Acknowledgement[] = [];
   /** The last offset acknowledged to this run, per partition. */
   const lastAcked = new Map<number, number>();
-  /** Sent in a request that got no answer: recorded when the run ends, settled by recon. */
+  /** Where the run's next message on a partition can be, at the earliest: where recon looks for a request in doubt. */
+  const earliestNext = (partition: number) => {
+    const after = lastAcked.get(partition);
+    return after === undefined ? (startOffsets.get(partition) ?? 0) : after + 1;
+  };
+  /** Sent in a request that got no answer: recorded again when the run ends (recon may have settled its first row), settled by recon. */
   const inDoubt: InDoubt[] = [];
 
   const sendNow = async (messages: Message[]) => {
@@ -255,6 +260,12 @@ async function openSink(
       message.partition = partition;
       counts.set(partition, (counts.get(partition) ?? 0) + 1);
     }
+    // In doubt until its answer is recorded: a producer killed (kill -9) after the request landed
+    // and before the answer was written leaves this row, and recon finds the records on the topic.
+    ledger.recordInDoubt(
+      runId,
+      [...counts].map(([partition, count]) => ({ topic, partition, from_offset: earliestNext(partition), count })),
+    );
     const owe = (results: RecordMetadata[]) => {
       const acks = results
         .map((result) => ({ partition: result.partition, firstOffset: Number(result.baseOffset), count: counts.get(result.partition) ?? 0 }))
@@ -277,9 +288,7 @@ async function openSink(
       owe(answered);
       const answeredPartitions = new Set(answered.map((result) => result.partition));
       for (const [partition, count] of counts) {
-        if (answeredPartitions.has(partition)) continue;
-        const after = lastAcked.get(partition);
-        inDoubt.push({ topic, partition, from_offset: after === undefined ? (startOffsets.get(partition) ?? 0) : after + 1, count });
+        if (!answeredPartitions.has(partition)) inDoubt.push({ topic, partition, from_offset: earliestNext(partition), count });
       }
       const failure = toKafkaError(error instanceof SendIncompleteError ? error.cause : error, "produce failed", { brokers, topic });
       const doubtful = inDoubt.reduce((sum, entry) => sum + entry.count, 0);
@@ -293,13 +302,11 @@ async function openSink(
     recordOwed();
   };
 
-  /** Records what is owed in order; a failure (the ledger locked past its timeout) keeps the rest owed. */
+  /** Records what is owed in one transaction; a failure (the ledger locked past its timeout) keeps it all owed. */
   const recordOwed = () => {
-    while (unrecorded.length > 0) {
-      const { partition, firstOffset, count } = unrecorded[0]!;
-      ledger.recordAck(runId, topic, partition, firstOffset, count);
-      unrecorded.shift();
-    }
+    if (unrecorded.length === 0) return;
+    ledger.recordAcks(runId, topic, unrecorded);
+    unrecorded.length = 0;
   };
 
   /**
@@ -338,7 +345,7 @@ async function openSink(
       );
     }
     throw new LedgerError(
-      `${reason}; ${owed > 0 ? `${owed} acknowledged records and ` : ""}the run's status are kept in ${kept}, which the next kstream command that opens the ledger adds`,
+      `${reason}; ${owed > 0 ? `${owed} acknowledged records and the run's status are` : "the run's status is"} kept in ${kept}, which the next kstream command that opens the ledger adds`,
       { cause: failure },
     );
   };

@@ -1,9 +1,11 @@
 /**
- * Settles the produce requests a run sent without an answer (the brokers went away mid-request):
- * each may or may not have landed. recon looks on the input topic, from where the run's messages
- * could start, for messages carrying the run's header; what it finds is counted in the ledger as
- * acknowledged, and the in-doubt row goes. After this the ledger counts exactly what the run put on
- * the topic, so a failed run is reconciled like any other.
+ * Settles the produce requests whose answer the ledger never recorded: the brokers went away
+ * mid-request, or the producer was killed (kill -9) between sending and recording. Each may or may
+ * not have landed. recon looks on the input topic, from where the run's messages could start, for
+ * messages carrying the run's header; what it finds is counted in the ledger as acknowledged, and
+ * the in-doubt row goes. After this the ledger counts exactly what the run put on the topic, so a
+ * failed or killed run is reconciled like any other. A request of a live producer may be looked up
+ * too: the ledger's transaction checks the row is unchanged, and never counts an offset twice.
  */
 import type { Kafka } from "kafkajs";
 import { RUN_HEADER, type Ledger, type RunRow } from "../ledger/ledger.ts";
@@ -42,7 +44,12 @@ export async function settleRequestsInDoubt(kafka: Kafka, ledger: Ledger, runs: 
     for (const entry of entries) {
       const segments = segmentsOf(found.get(entry.partition)!);
       const landed = segments.reduce((sum, segment) => sum + segment.count, 0);
-      ledger.settleInDoubt(run.id, entry, segments);
+      const outcome = ledger.settleInDoubt(run.id, entry, segments);
+      if (outcome === "answered") continue; // its producer recorded the answer meanwhile
+      if (outcome === "pending") {
+        log.info(`run ${run.id}: ${entry.count} records sent to partition ${entry.partition} are not on the topic yet; the run says running, so they stay in doubt`);
+        continue;
+      }
       log.info(
         `run ${run.id}: ${entry.count} records sent to partition ${entry.partition} without an answer: ` +
           (landed === 0 ? "none landed" : `${landed} landed (offsets ${segments.map((s) => `${s.firstOffset}-${s.firstOffset + s.count - 1}`).join(", ")}), now counted`),

@@ -235,6 +235,25 @@ describe("kstream produce", () => {
     expect(ledgerOffsets(ws)).toEqual(new Set(onTopic.map((m) => `${m.partition}:${m.offset}`)));
   }, 60_000);
 
+  test("a producer killed (kill -9) after a request landed and before its answer was recorded: recon finds the request and counts it", async () => {
+    const ws = workspace("killed-in-doubt");
+    const records = 5000;
+    writeFileSync(ws.path("in.ndjson"), Array.from({ length: records }, (_, i) => JSON.stringify({ id: i + 1 })).join("\n"));
+    // The third request (of 1,000 messages) lands, then the process dies before the ledger hears of it.
+    const result = await ws.run(["produce", ws.path("in.ndjson")], { env: { KSTREAM_FAULT: "answer-lost:3" } });
+    expect(result.exitCode, result.stderr).not.toBe(0);
+    expect(ledgerRows(ws, "SELECT status, sent FROM runs")).toMatchObject([{ status: "running", sent: 2000 }]);
+    expect(ledgerRows(ws, "SELECT SUM(count) AS n FROM run_in_doubt")[0]!.n).toBe(1000);
+    const onTopic = await kcatConsume(ws.topics.input);
+    expect(onTopic.length).toBe(3000);
+
+    const recon = await ws.run(["recon"]);
+    expect(recon.stderr).toMatch(/without an answer: \d+ landed \(offsets [\d, -]+\), now counted/);
+    expect(ledgerRows(ws, "SELECT COUNT(*) AS n FROM run_in_doubt")[0]!.n).toBe(0);
+    expect(ledgerRows(ws, "SELECT status, sent FROM runs")).toMatchObject([{ status: "running", sent: 3000 }]);
+    expect(ledgerOffsets(ws)).toEqual(new Set(onTopic.map((m) => `${m.partition}:${m.offset}`)));
+  }, 60_000);
+
   test("unreachable brokers fail within the configured limit with exit 1", async () => {
     const ws = createWorkspace("unreachable", "");
     workspaces.push(ws);

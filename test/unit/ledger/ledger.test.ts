@@ -26,10 +26,10 @@ describe("ledger", () => {
   test("adjacent acknowledgements of a partition merge into one offset range", () => {
     const ledger = openLedger(join(root, "b.db"));
     ledger.startRun(run);
-    ledger.recordAck("run-1", "t", 0, 0, 10);
-    ledger.recordAck("run-1", "t", 0, 10, 5);
-    ledger.recordAck("run-1", "t", 1, 100, 3);
-    ledger.recordAck("run-1", "t", 0, 20, 2); // a gap: another producer wrote 15..19
+    ledger.recordAcks("run-1", "t", [{ partition: 0, firstOffset: 0, count: 10 }]);
+    ledger.recordAcks("run-1", "t", [{ partition: 0, firstOffset: 10, count: 5 }]);
+    ledger.recordAcks("run-1", "t", [{ partition: 1, firstOffset: 100, count: 3 }]);
+    ledger.recordAcks("run-1", "t", [{ partition: 0, firstOffset: 20, count: 2 }]); // a gap: another producer wrote 15..19
     expect(ledger.offsetRanges("run-1")).toEqual([
       { topic: "t", partition: 0, first_offset: 0, last_offset: 14, count: 15 },
       { topic: "t", partition: 0, first_offset: 20, last_offset: 21, count: 2 },
@@ -43,7 +43,7 @@ describe("ledger", () => {
     const path = join(root, "crash.db");
     const first = openLedger(path);
     first.startRun(run);
-    first.recordAck("run-1", "t", 0, 0, 7);
+    first.recordAcks("run-1", "t", [{ partition: 0, firstOffset: 0, count: 7 }]);
     // no finishRun, no close: as after kill -9
     const reopened = openLedger(path);
     expect(reopened.getRun("run-1")).toMatchObject({ status: "running", sent: 7 });
@@ -77,10 +77,10 @@ describe("ledger", () => {
     ledger.startRun(run);
     const other = new Database(path);
     other.exec("BEGIN EXCLUSIVE");
-    expect(() => ledger.recordAck("run-1", "t", 0, 0, 1)).toThrow(LedgerError);
-    expect(() => ledger.recordAck("run-1", "t", 0, 0, 1)).toThrow(/locked by another process/);
+    expect(() => ledger.recordAcks("run-1", "t", [{ partition: 0, firstOffset: 0, count: 1 }])).toThrow(LedgerError);
+    expect(() => ledger.recordAcks("run-1", "t", [{ partition: 0, firstOffset: 0, count: 1 }])).toThrow(/locked by another process/);
     other.exec("ROLLBACK");
-    ledger.recordAck("run-1", "t", 0, 0, 1);
+    ledger.recordAcks("run-1", "t", [{ partition: 0, firstOffset: 0, count: 1 }]);
     expect(ledger.getRun("run-1")?.sent).toBe(1);
     other.close();
     ledger.close();
@@ -104,7 +104,7 @@ describe("ledger shared by two processes", () => {
     const script = (id: string) =>
       `import { openLedger } from "${join(import.meta.dir, "../../../src/ledger/ledger.ts")}";
        const l = openLedger(${JSON.stringify(path)});
-       for (let i = 0; i < 400; i++) l.recordAck("${id}", "t", 0, i * 10, 10);
+       for (let i = 0; i < 400; i++) l.recordAcks("${id}", "t", [{ partition: 0, firstOffset: i * 10, count: 10 }]);
        l.close();`;
     const children = ["a", "b"].map((id) => Bun.spawn([process.execPath, "-e", script(id)], { stderr: "pipe" }));
     const codes = await Promise.all(children.map((child) => child.exited));
@@ -122,7 +122,7 @@ describe("ledger journal (what a held database would not take)", () => {
     const path = join(root, "journal", "ledger.db");
     const ledger = openLedger(path);
     ledger.startRun(run);
-    ledger.recordAck("run-1", "t", 0, 0, 10);
+    ledger.recordAcks("run-1", "t", [{ partition: 0, firstOffset: 0, count: 10 }]);
     const kept = ledger.keepForLater([
       { kind: "ack", run_id: "run-1", topic: "t", partition: 0, first_offset: 10, count: 5 },
       { kind: "ack", run_id: "run-1", topic: "t", partition: 2, first_offset: 40, count: 3 },
@@ -198,11 +198,11 @@ describe("reading while a producer writes", () => {
     const path = join(root, "snapshot.db");
     const reader = openLedger(path);
     reader.startRun(run);
-    reader.recordAck("run-1", "t", 0, 0, 10);
+    reader.recordAcks("run-1", "t", [{ partition: 0, firstOffset: 0, count: 10 }]);
     const writer = openLedger(path);
     const seen = reader.readConsistently(() => {
       const sent = reader.getRun("run-1")!.sent;
-      writer.recordAck("run-1", "t", 0, 10, 5); // the producer goes on meanwhile
+      writer.recordAcks("run-1", "t", [{ partition: 0, firstOffset: 10, count: 5 }]); // the producer goes on meanwhile
       const ranged = reader.offsetRanges("run-1").reduce((sum, range) => sum + range.count, 0);
       return { sent, ranged };
     });
@@ -218,17 +218,71 @@ describe("requests in doubt", () => {
   test("are kept per partition until settled; what was found counts as acknowledged, in one transaction with the row's removal", () => {
     const ledger = openLedger(join(root, "doubt.db"));
     ledger.startRun(run);
-    ledger.recordAck("run-1", "t", 0, 0, 10);
+    ledger.recordAcks("run-1", "t", [{ partition: 0, firstOffset: 0, count: 10 }]);
     ledger.recordInDoubt("run-1", [
       { topic: "t", partition: 0, from_offset: 10, count: 5 },
       { topic: "t", partition: 1, from_offset: 40, count: 3 },
     ]);
     expect(ledger.inDoubt("run-1").map((entry) => entry.partition)).toEqual([0, 1]);
-    ledger.settleInDoubt("run-1", ledger.inDoubt("run-1")[0]!, [{ firstOffset: 10, count: 5 }]);
-    ledger.settleInDoubt("run-1", ledger.inDoubt("run-1")[0]!, []);
+    ledger.finishRun("run-1", "failed", "the brokers went away");
+    expect(ledger.settleInDoubt("run-1", ledger.inDoubt("run-1")[0]!, [{ firstOffset: 10, count: 5 }])).toBe("settled");
+    expect(ledger.settleInDoubt("run-1", ledger.inDoubt("run-1")[0]!, [])).toBe("settled");
     expect(ledger.inDoubt("run-1")).toEqual([]);
     expect(ledger.getRun("run-1")?.sent).toBe(15);
     expect(ledger.offsetRanges("run-1")).toEqual([{ topic: "t", partition: 0, first_offset: 0, last_offset: 14, count: 15 }]);
+    ledger.close();
+  });
+
+  test("recording a request's answer ends its partitions' in-doubt rows, in the same transaction", () => {
+    const ledger = openLedger(join(root, "doubt-answered.db"));
+    ledger.startRun(run);
+    ledger.recordInDoubt("run-1", [
+      { topic: "t", partition: 0, from_offset: 0, count: 5 },
+      { topic: "t", partition: 1, from_offset: 0, count: 3 },
+    ]);
+    ledger.recordAcks("run-1", "t", [{ partition: 0, firstOffset: 0, count: 5 }]);
+    expect(ledger.inDoubt("run-1")).toEqual([{ topic: "t", partition: 1, from_offset: 0, count: 3 }]);
+    expect(ledger.getRun("run-1")?.sent).toBe(5);
+    ledger.close();
+  });
+
+  test("an answer recorded after recon already found the request on the topic counts nothing twice", () => {
+    const ledger = openLedger(join(root, "doubt-race.db"));
+    ledger.startRun(run);
+    ledger.recordAcks("run-1", "t", [{ partition: 0, firstOffset: 0, count: 10 }]);
+    ledger.recordInDoubt("run-1", [{ topic: "t", partition: 0, from_offset: 10, count: 5 }]);
+    // recon finds the request (offsets 10..14) while the producer is between its answer and the ledger.
+    expect(ledger.settleInDoubt("run-1", ledger.inDoubt("run-1")[0]!, [{ firstOffset: 10, count: 5 }])).toBe("settled");
+    ledger.recordAcks("run-1", "t", [{ partition: 0, firstOffset: 10, count: 5 }]);
+    // An answer partly known (a journal folding in over what recon found) adds only the new part.
+    ledger.recordAcks("run-1", "t", [{ partition: 0, firstOffset: 12, count: 6 }]);
+    expect(ledger.getRun("run-1")?.sent).toBe(18);
+    expect(ledger.offsetRanges("run-1")).toEqual([{ topic: "t", partition: 0, first_offset: 0, last_offset: 17, count: 18 }]);
+    ledger.close();
+  });
+
+  test("a row that changed since recon read it (the producer answered and sent the next) is left to the producer", () => {
+    const ledger = openLedger(join(root, "doubt-moved-on.db"));
+    ledger.startRun(run);
+    ledger.recordInDoubt("run-1", [{ topic: "t", partition: 0, from_offset: 0, count: 5 }]);
+    const seen = ledger.inDoubt("run-1")[0]!;
+    ledger.recordAcks("run-1", "t", [{ partition: 0, firstOffset: 0, count: 5 }]);
+    ledger.recordInDoubt("run-1", [{ topic: "t", partition: 0, from_offset: 5, count: 5 }]);
+    expect(ledger.settleInDoubt("run-1", seen, [{ firstOffset: 0, count: 10 }])).toBe("answered");
+    expect(ledger.getRun("run-1")?.sent).toBe(5);
+    expect(ledger.inDoubt("run-1")).toEqual([{ topic: "t", partition: 0, from_offset: 5, count: 5 }]);
+    ledger.close();
+  });
+
+  test("nothing found while the run still says running keeps the row: the request may land yet", () => {
+    const ledger = openLedger(join(root, "doubt-pending.db"));
+    ledger.startRun(run);
+    ledger.recordInDoubt("run-1", [{ topic: "t", partition: 0, from_offset: 0, count: 5 }]);
+    expect(ledger.settleInDoubt("run-1", ledger.inDoubt("run-1")[0]!, [])).toBe("pending");
+    expect(ledger.inDoubt("run-1")).toHaveLength(1);
+    ledger.finishRun("run-1", "failed");
+    expect(ledger.settleInDoubt("run-1", ledger.inDoubt("run-1")[0]!, [])).toBe("settled");
+    expect(ledger.inDoubt("run-1")).toEqual([]);
     ledger.close();
   });
 
