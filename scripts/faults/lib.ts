@@ -347,14 +347,15 @@ export interface LedgerRun {
   error: string | null;
 }
 
-/** Every offset range the ledger says the broker acknowledged (all runs), and the runs themselves. */
-export function readLedger(path: string): { ranges: { partition: number; first: number; last: number }[]; runs: LedgerRun[] } {
-  if (!existsSync(path)) return { ranges: [], runs: [] };
+/** Every offset range the ledger says the broker acknowledged (all runs), the runs themselves, and how many records are in doubt. */
+export function readLedger(path: string): { ranges: { partition: number; first: number; last: number }[]; runs: LedgerRun[]; inDoubt: number } {
+  if (!existsSync(path)) return { ranges: [], runs: [], inDoubt: 0 };
   const db = new Database(path, { readonly: true });
   try {
     return {
       ranges: db.query("SELECT partition, first_offset AS first, last_offset AS last FROM run_offsets").all() as { partition: number; first: number; last: number }[],
       runs: db.query("SELECT id, status, sent, error FROM runs ORDER BY started_at").all() as LedgerRun[],
+      inDoubt: (db.query("SELECT COALESCE(SUM(count), 0) AS n FROM run_in_doubt").get() as { n: number }).n,
     };
   } finally {
     db.close();

@@ -563,4 +563,42 @@ export const scenarios: Scenario[] = [
       return tally;
     },
   },
+  {
+    id: "8",
+    name: "kill -9 produce mid-request, 3 times",
+    async run(c) {
+      const tally = newTally();
+      const ws = new Workspace(c.work, "kill-produce", single(c));
+      // Three runs, each of its own third of the file (so no line is published twice), each killed
+      // at full speed once a random share of it is acknowledged: a request is then nearly always on
+      // its way, and sometimes landed with its answer not yet in the ledger.
+      const third = Math.ceil(c.lines.length / 3);
+      let killed = 0;
+      for (let round = 0; round < 3; round++) {
+        const part = join(c.work, `kill-produce-${round + 1}.ndjson`);
+        await Bun.write(part, `${c.lines.slice(round * third, (round + 1) * third).join("\n")}\n`);
+        const sentBefore = ws.ledgerSent();
+        const producer = ws.spawn(["produce", part, "--quiet"]);
+        const target = sentBefore + Math.ceil(third * randomBetween(0.1, 0.5));
+        await waitForLedger(ws, producer, target).catch(() => undefined);
+        producer.kill("SIGKILL");
+        const result = await producer.result(60_000);
+        if (result.signal === "SIGKILL") killed++;
+        const { inDoubt } = readLedger(ws.ledger);
+        note(`run ${round + 1}: ${result.signal === "SIGKILL" ? `killed with ${ws.ledgerSent() - sentBefore} of ${third} acknowledged` : `finished before the kill (exit ${result.exitCode})`}; in doubt so far: ${inDoubt}`);
+      }
+      if (killed === 0) tally.problems.push("no produce run was killed mid-run (each finished first): use more --records");
+      const input = await kcat(ws.brokers, ws.topics.input, "read_uncommitted");
+      tally.records = input.length;
+      checkPublished(tally, c.lines, input, false);
+      // recon looks up each killed run's last request on the topic; the ledger then holds exactly the topic.
+      const settled = await recon(ws);
+      for (const line of settled.stderr.split("\n").filter((l) => /without an answer|stay in doubt/.test(l))) note(`recon: ${line.replace(/^\[info\] /, "")}`);
+      checkLedger(tally, ws.ledger, input);
+      await cleanToEnd(tally, ws);
+      await checkCleaned(tally, ws, input);
+      await checkRecon(tally, ws, input.length);
+      return tally;
+    },
+  },
 ];
