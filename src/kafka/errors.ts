@@ -9,16 +9,31 @@ export function toKafkaError(error: unknown, doing: string, context: ErrorContex
   if (error instanceof KafkaError) return error;
   const cause = error as { name?: string; message?: string; retriable?: boolean; originalError?: Error };
   const detail = cause.originalError?.message ?? cause.message ?? String(error);
-  const where = Object.entries(context)
+  const broker = "brokers" in context ? undefined : brokerOf(error);
+  const named: ErrorContext = broker ? { ...context, broker } : context;
+  const where = Object.entries(named)
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => `${key} ${value}`)
     .join(", ");
   const hint = hintFor(detail);
   return new KafkaError(`${doing}${where ? ` (${where})` : ""}: ${detail}${hint ? ` (${hint})` : ""}`, {
-    context,
+    context: named,
     cause: error,
     retriable: cause.retriable === true,
   });
+}
+
+/**
+ * The broker a connection error or request timeout names (kafkajs sets `broker` to "host:port"),
+ * looked up through the causes kafkajs wraps it in: "Closed connection" alone does not say where.
+ */
+function brokerOf(error: unknown): string | undefined {
+  let current = error as { broker?: unknown; cause?: unknown; originalError?: unknown } | undefined;
+  for (let depth = 0; current !== undefined && current !== null && depth < 8; depth++) {
+    if (typeof current.broker === "string" && /^[^:\s]+:\d+$/.test(current.broker)) return current.broker;
+    current = (current.cause ?? current.originalError) as typeof current;
+  }
+  return undefined;
 }
 
 /** Node's texts for a broker certificate that does not chain to a CA kstream was given. */

@@ -29,6 +29,8 @@ export interface CleanStreamSummary extends StreamCounters {
 
 /** How often the clock looks for cycles older than file_max_age (and progress toward the end offsets). */
 const TICK_MS = 250;
+/** Pause before starting a partition's worker again after its producer could not start. */
+const WORKER_START_PAUSE_MS = 1_000;
 
 export async function runCleanStream(kafka: Kafka, settings: StreamSettings, options: CleanStreamOptions): Promise<CleanStreamSummary> {
   const topic = settings.inputTopic;
@@ -65,7 +67,7 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
 
   const restarts = boundedRetries(settings.retryLimitMs);
   const adminFailures = boundedRetries(settings.retryLimitMs);
-  /** Partition restarts after a failed cycle; a commit anywhere since means the trouble is over. */
+  /** Partition restarts after a failed cycle or start; a commit anywhere since means the trouble is over. */
   const partitionRestarts = boundedRetries(settings.retryLimitMs);
   let commitsSeen = 0;
   const workers = new Map<number, Promise<PartitionWorker>>();
@@ -92,11 +94,20 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     await worker.close().catch((error) => log.debug(`partition ${worker.partition}: closing its producer: ${(error as Error).message}`));
   };
 
-  /** A fresh worker for `partition` once `after` settles (the old workers retired). */
+  /**
+   * A fresh worker for `partition` once `after` settles (the old workers retired). Its producer
+   * cannot start while the brokers are away (a partition restarted mid-outage): within
+   * kafka.retry_limit it is started again, so the run rides out the outage as it would elsewhere.
+   */
   const startWorker = (partition: number, after: Promise<unknown>) => {
     const started = after.then(() => startPartitionWorker(kafka, settings, partition, readCommitted(partition), counters, partitionCounts));
-    started.catch(fail);
     workers.set(partition, started);
+    started.catch((error) => {
+      if (stopping || workers.get(partition) !== started) return;
+      if (!partitionRestarts.allow(error)) return fail(error);
+      log.warn(`partition ${partition}: ${(error as Error).message}; trying again in ${WORKER_START_PAUSE_MS / 1000} s`);
+      startWorker(partition, Bun.sleep(WORKER_START_PAUSE_MS));
+    });
   };
 
   /** Rebalance: every open cycle is dropped (kafkajs restarts each assigned partition from its committed offset). */
@@ -126,7 +137,9 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     if (stopping || !isRunning() || isStale()) return;
     const pending = workers.get(batch.partition);
     if (!pending) return;
-    const worker = await pending;
+    // A worker that failed to start is being started again: this batch is fetched again for it.
+    const worker = await pending.catch(() => undefined);
+    if (!worker) return;
     let processed = false;
     let batchError: unknown;
     try {
@@ -154,8 +167,8 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
   const restartBrokenPartitions = (): boolean => {
     let found = false;
     for (const [partition, pending] of workers) {
-      const worker = Bun.peek(pending);
-      if (worker instanceof Promise || worker?.broken === undefined) continue;
+      const worker = startedWorker(pending);
+      if (worker?.broken === undefined) continue;
       found = true;
       restartPartition(partition, worker);
     }
@@ -170,7 +183,7 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
    */
   const restartPartition = (partition: number, failed: PartitionWorker) => {
     const current = workers.get(partition);
-    if (stopping || current === undefined || Bun.peek(current) !== failed) return;
+    if (stopping || current === undefined || startedWorker(current) !== failed) return;
     if (!partitionRestarts.allow(failed.broken)) return fail(failed.broken);
     log.warn(`partition ${partition}: ${failed.broken!.message}; starting the partition again from offset ${failed.committedOffset}`);
     consumer.seek({ topic, partition, offset: failed.committedOffset.toString() });
@@ -179,7 +192,7 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
 
   /** Past max_buffered_rows across partitions, the fullest partition ends its cycle early. */
   const enforceMemoryBudget = async () => {
-    const ready = [...workers.values()].map((pending) => Bun.peek(pending)).filter((w): w is PartitionWorker => !(w instanceof Promise) && w !== undefined && !(w instanceof Error));
+    const ready = [...workers.values()].map(startedWorker).filter((w): w is PartitionWorker => w !== undefined);
     let total = ready.reduce((sum, worker) => sum + worker.bufferedRows, 0);
     while (total > settings.maxBufferedRows) {
       const fullest = ready.reduce((a, b) => (b.bufferedRows > a.bufferedRows ? b : a));
@@ -200,7 +213,10 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     }
     for (const pending of workers.values()) {
       pending
-        .then((worker) => worker.serial.run(() => worker.flushIfDue(now)).catch((error) => (worker.broken ? restartBrokenPartitions() : fail(error))))
+        .then(
+          (worker) => worker.serial.run(() => worker.flushIfDue(now)).catch((error) => (worker.broken ? restartBrokenPartitions() : fail(error))),
+          () => undefined, // a failed start is handled by startWorker
+        )
         .catch(fail);
     }
     progress.update({ records: counters.read, extra: { "dead letters": counters.dead_lettered, lag: lag(workers, highWatermarks) } });
@@ -306,14 +322,18 @@ async function caughtUp(admin: Admin, groupId: string, topic: string, targets: M
 function lag(workers: Map<number, Promise<PartitionWorker>>, highWatermarks: Map<number, bigint>): number {
   let total = 0n;
   for (const [partition, high] of highWatermarks) {
-    const pending = workers.get(partition);
-    if (!pending) continue;
-    const worker = Bun.peek(pending);
-    if (worker instanceof Promise || worker === undefined) continue;
-    const behind = high - (worker as PartitionWorker).nextOffset;
+    const worker = startedWorker(workers.get(partition));
+    if (!worker) continue;
+    const behind = high - worker.nextOffset;
     if (behind > 0n) total += behind;
   }
   return Number(total);
+}
+
+/** The worker a start promise resolved to; undefined while it is starting or when it failed to start. */
+function startedWorker(pending: Promise<PartitionWorker> | undefined): PartitionWorker | undefined {
+  if (pending === undefined || Bun.peek.status(pending) !== "fulfilled") return undefined;
+  return Bun.peek(pending) as PartitionWorker;
 }
 
 /** Staging messages and dead letters are partitioned by kstream itself (see partition-worker.ts), so it needs the counts. */

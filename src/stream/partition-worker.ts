@@ -112,10 +112,12 @@ export async function startPartitionWorker(
     retry: { ...settings.retry, initialRetryTime: 25 },
   });
   try {
+    crashPoint("worker-start");
     // Initialising the transactional id completes or aborts whatever the previous owner left open,
     // so the committed offset read after this is final.
     await producer.connect();
   } catch (error) {
+    await producer.disconnect().catch(() => undefined);
     throw toKafkaError(error, "cannot start the transactional producer", { topic, partition });
   }
 

@@ -106,6 +106,15 @@ describe("exactly once when a cycle fails retriably in-process (a broker closing
     },
   );
 
+  test("a partition whose transactional producer cannot start (the brokers away) is started again: the run finishes, every record exactly once", async () => {
+    const records = 3000;
+    const ws = await prepared("fail-worker-start", records);
+    const result = await ws.run(["stream-clean", "--until-caught-up"], { env: { KSTREAM_FAULT: "worker-start:2:fail" }, timeoutMs: 120_000 });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/partition \d: cannot start the transactional producer .*injected at worker-start.*; trying again in 1 s/);
+    await expectExactlyOnce(ws, records);
+  });
+
   test("a cycle closed by the clock that fails retriably restarts only its partition, while records keep arriving", async () => {
     const ws = createWorkspace("fail-by-clock", "");
     workspaces.push(ws);

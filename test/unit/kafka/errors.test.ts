@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded } from "kafkajs";
 import { KafkaError } from "../../../src/errors.ts";
 import { hintFor, toKafkaError } from "../../../src/kafka/errors.ts";
 
@@ -17,6 +18,19 @@ describe("toKafkaError", () => {
     expect(error.message).toStartWith("cannot connect the producer: self-signed certificate in certificate chain (");
     expect(error.message).toContain("set kafka.tls.ca_file");
     expect(error.retriable).toBe(false);
+  });
+
+  test("names the broker a failed connection was to, even when kafkajs wrapped it after its retries", () => {
+    const closed = new KafkaJSConnectionError("Closed connection", { broker: "127.0.0.1:19500" });
+    const exhausted = new KafkaJSNumberOfRetriesExceeded(closed, { retryCount: 5, retryTime: 3000 });
+    const error = toKafkaError(exhausted, "cannot start the transactional producer", { topic: "users", partition: 1 });
+    expect(error.message).toBe("cannot start the transactional producer (topic users, partition 1, broker 127.0.0.1:19500): Closed connection");
+    expect(error.context).toMatchObject({ broker: "127.0.0.1:19500" });
+  });
+
+  test("does not name one broker where the context already names the brokers", () => {
+    const closed = new KafkaJSConnectionError("Closed connection", { broker: "127.0.0.1:19500" });
+    expect(toKafkaError(closed, "produce failed", { brokers: "127.0.0.1:19500" }).message).toBe("produce failed (brokers 127.0.0.1:19500): Closed connection");
   });
 
   test("passes a KafkaError through unchanged", () => {
