@@ -187,6 +187,7 @@ export interface WorkspaceOptions {
   parquetDir?: string;
   ledgerDir?: string;
   fileMaxAge?: string;
+  heartbeatTimeout?: string;
 }
 
 /** One scenario's own topics, consumer group, Parquet folder, ledger and config file. */
@@ -239,6 +240,7 @@ session_timeout = "6s"
 
 [ledger]
 path = "${this.ledger}"
+heartbeat_timeout = "${options.heartbeatTimeout ?? "1m"}"
 `,
     );
   }

@@ -568,7 +568,8 @@ export const scenarios: Scenario[] = [
     name: "kill -9 produce mid-request, 3 times",
     async run(c) {
       const tally = newTally();
-      const ws = new Workspace(c.work, "kill-produce", single(c));
+      // A short heartbeat timeout: recon, asked after it, takes the killed runs for dead.
+      const ws = new Workspace(c.work, "kill-produce", single(c), { heartbeatTimeout: "3s" });
       // Three runs, each of its own third of the file (so no line is published twice), each killed
       // at full speed once a random share of it is acknowledged: a request is then nearly always on
       // its way, and sometimes landed with its answer not yet in the ledger.
@@ -591,10 +592,16 @@ export const scenarios: Scenario[] = [
       const input = await kcat(ws.brokers, ws.topics.input, "read_uncommitted");
       tally.records = input.length;
       checkPublished(tally, c.lines, input, false);
-      // recon looks up each killed run's last request on the topic; the ledger then holds exactly the topic.
+      // Past the heartbeat timeout, recon marks the killed runs failed and looks up each one's last
+      // request on the topic; the ledger then holds exactly the topic, and nothing stays in doubt.
+      await Bun.sleep(3_500);
       const settled = await recon(ws);
-      for (const line of settled.stderr.split("\n").filter((l) => /without an answer|stay in doubt/.test(l))) note(`recon: ${line.replace(/^\[info\] /, "")}`);
+      for (const line of settled.stderr.split("\n").filter((l) => /without an answer|stay in doubt|marked failed/.test(l))) note(`recon: ${line.replace(/^\[(info|warn)\] /, "")}`);
       checkLedger(tally, ws.ledger, input);
+      const after = readLedger(ws.ledger);
+      if (after.inDoubt > 0) tally.problems.push(`${after.inDoubt} records of killed runs are still in doubt after recon`);
+      const stillRunning = after.runs.filter((r) => r.status === "running").length;
+      if (stillRunning > 0) tally.problems.push(`${stillRunning} killed run(s) still say running after recon, past the heartbeat timeout`);
       await cleanToEnd(tally, ws);
       await checkCleaned(tally, ws, input);
       await checkRecon(tally, ws, input.length);

@@ -4,6 +4,7 @@
  * missing or duplicated; 2 usage or configuration error.
  */
 import { defineCommand } from "citty";
+import { durationMs } from "../config/duration.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
 import type { Verdict } from "../recon/arithmetic.ts";
@@ -35,6 +36,7 @@ export const reconCommand = defineCommand({
         deadLetterTopic: config.topics.dead_letter,
         groupId: config.clean.group_id,
         parquetDir: config.clean.parquet_dir,
+        heartbeatTimeoutMs: durationMs(config.ledger.heartbeat_timeout),
       });
       if (args.json) await writeStdout(toJson(args.all ? reports : reports[0]));
       for (const report of reports) log.info(describe(report));

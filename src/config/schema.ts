@@ -144,6 +144,17 @@ export const LedgerSchema = v.strictObject({
     "how long a ledger write waits while another process holds the database before the run stops with exit 1",
     "10s",
   ),
+  heartbeat_timeout: v.optional(
+    v.pipe(
+      v.string(),
+      v.check((text) => parseDuration(text) !== undefined, 'expected a duration such as "30s", "5 minutes" or "1h"'),
+      v.check((text) => (parseDuration(text) ?? 0) >= 2_000, "must be at least 2s (produce writes a heartbeat every sixth of it, at most every 10 s)"),
+      v.description(
+        "a running produce run whose producer wrote no heartbeat for this long is taken for dead (killed) by recon: marked failed, its unanswered requests settled",
+      ),
+    ),
+    "1m",
+  ),
 });
 
 export const RulesSchema = v.strictObject({

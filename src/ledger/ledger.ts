@@ -5,7 +5,8 @@
  * one small transaction, so after a crash (kill -9) the run still says `running`, its counts are what
  * was acknowledged, and the request that was on its way is left in doubt for recon to look up. What could
  * not be written (the database held by another process past its lock timeout) is kept in a journal
- * beside it (journal.ts) and folded in by the next open.
+ * beside it (journal.ts) and folded in by the next open. A producer also writes a heartbeat into
+ * its run, so recon can tell a run whose producer was killed from one still producing.
  */
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
@@ -27,6 +28,8 @@ export interface RunRow {
   sent: number;
   rejected: number;
   error: string | null;
+  /** When the run's producer last said it was alive (null: a run from a kstream before heartbeats). */
+  heartbeat_at: string | null;
 }
 
 export interface OffsetRange {
@@ -39,6 +42,15 @@ export interface OffsetRange {
 
 /** The header produce puts on every message, naming its ledger run: how recon finds a run's messages on the topic. */
 export const RUN_HEADER = "kstream-run";
+
+/**
+ * How often a producer writes its heartbeat, for recon to take a run silent for `timeoutMs`
+ * (ledger.heartbeat_timeout) for dead: six beats would have to be missed, and never more than 10 s
+ * apart, so a ledger held by another process for a lock timeout does not look like a death.
+ */
+export function heartbeatEveryMs(timeoutMs: number): number {
+  return Math.min(10_000, Math.floor(timeoutMs / 6));
+}
 
 /** What the broker acknowledged for one partition of a produce request: `count` messages from `firstOffset` on. */
 export interface Acknowledgement {
@@ -67,7 +79,7 @@ export interface Rejection {
 /** Rejection details kept per run; the count is always exact, the details stop here. */
 export const MAX_REJECTION_DETAILS = 10_000;
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const MIGRATIONS = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -80,7 +92,8 @@ CREATE TABLE IF NOT EXISTS runs (
   status      TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'interrupted')),
   sent        INTEGER NOT NULL DEFAULT 0,
   rejected    INTEGER NOT NULL DEFAULT 0,
-  error       TEXT
+  error       TEXT,
+  heartbeat_at TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_producer ON runs (producer, started_at);
 CREATE TABLE IF NOT EXISTS run_offsets (
@@ -172,6 +185,13 @@ export interface Ledger {
    * running, and the row stays (the request may land yet, or its producer was killed before it went).
    */
   settleInDoubt(runId: string, entry: InDoubt, found: readonly { firstOffset: number; count: number }[]): "settled" | "answered" | "pending";
+  /** Says the run's producer is alive: recon takes a running run without a heartbeat for long for dead. */
+  beat(runId: string): void;
+  /**
+   * Of these runs, marks `failed` the ones still `running` whose heartbeat is older than
+   * `silentForMs` (their producer was killed, or its machine went down), and returns them.
+   */
+  failSilentRuns(runIds: readonly string[], silentForMs: number): RunRow[];
   finishRun(runId: string, status: Exclude<RunStatus, "running">, error?: string): void;
   /**
    * Keeps acknowledgements and a final status the database would not take, durably, for the next
@@ -220,6 +240,9 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
       database
         .transaction(() => {
           database.exec(MIGRATIONS);
+          // Schema 4: a ledger from before it has runs without the heartbeat column.
+          const columns = database.query("PRAGMA table_info(runs)").all() as { name: string }[];
+          if (!columns.some((column) => column.name === "heartbeat_at")) database.exec("ALTER TABLE runs ADD COLUMN heartbeat_at TEXT");
           database.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
         })
         .immediate();
@@ -229,7 +252,7 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
 
   const statements = guard(path, "prepare", () => ({
     insertRun: db.prepare(
-      "INSERT INTO runs (id, producer, source, topic, started_at, status) VALUES ($id, $producer, $source, $topic, $startedAt, 'running')",
+      "INSERT INTO runs (id, producer, source, topic, started_at, status, heartbeat_at) VALUES ($id, $producer, $source, $topic, $startedAt, 'running', $startedAt)",
     ),
     lastRange: db.prepare(
       "SELECT first_offset, last_offset FROM run_offsets WHERE run_id = $runId AND topic = $topic AND partition = $partition ORDER BY first_offset DESC LIMIT 1",
@@ -247,6 +270,10 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
     finishIfRunning: db.prepare(
       "UPDATE runs SET status = $status, finished_at = $finishedAt, error = $error WHERE id = $runId AND status = 'running'",
     ),
+    beat: db.prepare("UPDATE runs SET heartbeat_at = $now WHERE id = $runId AND status = 'running'"),
+    silentSince: db.prepare(
+      "SELECT * FROM runs WHERE id = $runId AND status = 'running' AND heartbeat_at IS NOT NULL AND heartbeat_at < $before",
+    ) as Statement<RunRow>,
     insertInDoubt: db.prepare(
       "INSERT OR REPLACE INTO run_in_doubt (run_id, topic, partition, from_offset, count) VALUES ($runId, $topic, $partition, $fromOffset, $count)",
     ),
@@ -327,6 +354,18 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
     return "settled" as const;
   });
 
+  const failSilentRuns = db.transaction((runIds: readonly string[], before: string) => {
+    const failed: RunRow[] = [];
+    for (const runId of runIds) {
+      const run = statements.silentSince.get({ runId, before });
+      if (!run) continue;
+      const error = `its producer stopped without finishing the run (no heartbeat since ${run.heartbeat_at}: killed, or its machine went down)`;
+      statements.finish.run({ runId, status: "failed", finishedAt: new Date().toISOString(), error });
+      failed.push({ ...run, status: "failed", error });
+    }
+    return failed;
+  });
+
   /** Folds the journal in; a range already recorded or a run already finished is skipped (idempotent). */
   const foldJournal = db.transaction((entries: readonly JournalEntry[]) => {
     for (const entry of entries) {
@@ -363,6 +402,9 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
     recordInDoubt: (runId, entries) => guard(path, "record the requests not yet answered", () => recordInDoubt.immediate(runId, entries)),
     inDoubt: (runId) => guard(path, "read the requests in doubt", () => statements.inDoubt.all({ runId })),
     settleInDoubt: (runId, entry, found) => guard(path, "settle a request in doubt", () => settleInDoubt.immediate(runId, entry, found)),
+    beat: (runId) => guard(path, "record the run's heartbeat", () => statements.beat.run({ runId, now: new Date().toISOString() })),
+    failSilentRuns: (runIds, silentForMs) =>
+      guard(path, "mark runs whose producer stopped", () => failSilentRuns.immediate(runIds, new Date(Date.now() - silentForMs).toISOString())),
     finishRun: (runId, status, error) =>
       guard(path, "finish the run", () =>
         statements.finish.run({ runId, status, finishedAt: new Date().toISOString(), error: error ?? null }),

@@ -16,7 +16,7 @@ import { SendIncompleteError, sendCompletely } from "../kafka/complete-send.ts";
 import { retryWhileRetriable } from "../kafka/retry.ts";
 import { DefaultPartitioner } from "../kafka/partitioner.ts";
 import type { JournalEntry } from "../ledger/journal.ts";
-import { type Acknowledgement, type InDoubt, type Ledger, type Rejection, RUN_HEADER } from "../ledger/ledger.ts";
+import { type Acknowledgement, heartbeatEveryMs, type InDoubt, type Ledger, type Rejection, RUN_HEADER } from "../ledger/ledger.ts";
 import { log } from "../ui/log.ts";
 import { createProgress } from "../ui/progress.ts";
 import { shutdownSignal } from "../ui/shutdown.ts";
@@ -236,6 +236,17 @@ async function openSink(
     throw toKafkaError(error, "cannot connect the producer", { brokers });
   }
   ledger.startRun({ id: runId, producer: config.produce.name, source, topic });
+  // Alive, for recon: a run that says running with no heartbeat for ledger.heartbeat_timeout was killed.
+  const heartbeat = setInterval(() => {
+    try {
+      ledger.beat(runId);
+    } catch (error) {
+      // Harmless once: the next beat comes long before the timeout, and an acknowledgement that
+      // cannot be written ends the run with its own error.
+      log.debug(`ledger heartbeat: ${describeError(error)}`);
+    }
+  }, heartbeatEveryMs(durationMs(config.ledger.heartbeat_timeout)));
+  heartbeat.unref();
   const compression = config.produce.compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None;
 
   let pending: Promise<void> | undefined;
@@ -278,6 +289,7 @@ async function openSink(
       unrecorded.push(...acks);
     };
     try {
+      crashPoint("before-send");
       const results = await sendCompletely((topicMessages) => producer.sendBatch({ topicMessages, acks: -1, compression }), [{ topic, messages }]);
       crashPoint("answer-lost");
       owe(results);
@@ -374,6 +386,7 @@ async function openSink(
       if (pending) await pending;
     },
     async close(status, error) {
+      clearInterval(heartbeat);
       try {
         settleLedger(status, error);
       } finally {

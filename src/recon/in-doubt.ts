@@ -6,6 +6,7 @@
  * the in-doubt row goes. After this the ledger counts exactly what the run put on the topic, so a
  * failed or killed run is reconciled like any other. A request of a live producer may be looked up
  * too: the ledger's transaction checks the row is unchanged, and never counts an offset twice.
+ * A run whose producer stopped writing heartbeats is marked failed first (see below).
  */
 import type { Kafka } from "kafkajs";
 import { RUN_HEADER, type Ledger, type RunRow } from "../ledger/ledger.ts";
@@ -24,7 +25,23 @@ export function segmentsOf(offsets: readonly number[]): { firstOffset: number; c
   return segments;
 }
 
-export async function settleRequestsInDoubt(kafka: Kafka, ledger: Ledger, runs: readonly RunRow[], inputTopic: string): Promise<void> {
+/**
+ * A run that says running but whose producer wrote no heartbeat for `heartbeatTimeoutMs` was killed
+ * (or its machine went down): it is marked failed first, so a request of it that never landed is
+ * settled as such instead of staying in doubt for good.
+ */
+export async function settleRequestsInDoubt(
+  kafka: Kafka,
+  ledger: Ledger,
+  runs: readonly RunRow[],
+  inputTopic: string,
+  heartbeatTimeoutMs: number,
+): Promise<void> {
+  const silent = ledger.failSilentRuns(
+    runs.map((run) => run.id),
+    heartbeatTimeoutMs,
+  );
+  for (const run of silent) log.warn(`run ${run.id}: ${run.error}; marked failed`);
   for (const run of runs) {
     const entries = ledger.inDoubt(run.id).filter((entry) => entry.topic === inputTopic);
     if (entries.length === 0) continue;
@@ -47,7 +64,10 @@ export async function settleRequestsInDoubt(kafka: Kafka, ledger: Ledger, runs: 
       const outcome = ledger.settleInDoubt(run.id, entry, segments);
       if (outcome === "answered") continue; // its producer recorded the answer meanwhile
       if (outcome === "pending") {
-        log.info(`run ${run.id}: ${entry.count} records sent to partition ${entry.partition} are not on the topic yet; the run says running, so they stay in doubt`);
+        log.info(
+          `run ${run.id}: ${entry.count} records sent to partition ${entry.partition} are not on the topic yet; ` +
+            "its producer is alive (a heartbeat within ledger.heartbeat_timeout), so they stay in doubt",
+        );
         continue;
       }
       log.info(

@@ -20,6 +20,8 @@ export interface ReconSettings {
   readonly deadLetterTopic: string;
   readonly groupId: string;
   readonly parquetDir: string;
+  /** ledger.heartbeat_timeout: a running run silent this long is taken for dead. */
+  readonly heartbeatTimeoutMs: number;
 }
 
 export interface RunReport extends ReconCounts {
@@ -51,7 +53,7 @@ export async function reconcile(kafka: Kafka, ledger: Ledger, runs: RunRow[], se
   const positions = await topicPositions(kafka, settings.groupId, settings.inputTopic);
   let deadLetters: DeadLetterPosition[] | undefined;
   const reports: RunReport[] = [];
-  await settleRequestsInDoubt(kafka, ledger, runs, settings.inputTopic);
+  await settleRequestsInDoubt(kafka, ledger, runs, settings.inputTopic, settings.heartbeatTimeoutMs);
   // A run still producing keeps adding acknowledgements: its count and its ranges are read together.
   const snapshot = ledger.readConsistently(() =>
     runs.map((selected) => ({ run: ledger.getRun(selected.id) ?? selected, ranges: ledger.offsetRanges(selected.id) })),

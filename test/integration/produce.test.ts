@@ -254,6 +254,45 @@ describe("kstream produce", () => {
     expect(ledgerOffsets(ws)).toEqual(new Set(onTopic.map((m) => `${m.partition}:${m.offset}`)));
   }, 60_000);
 
+  test("a producer killed (kill -9) before its request went: the request stays in doubt while the run may be alive, and is settled once its heartbeat is older than ledger.heartbeat_timeout", async () => {
+    const ws = workspace("killed-before-send");
+    writeFileSync(ws.path("in.ndjson"), Array.from({ length: 5000 }, (_, i) => JSON.stringify({ id: i + 1 })).join("\n"));
+    const result = await ws.run(["produce", ws.path("in.ndjson")], { env: { KSTREAM_FAULT: "before-send:3" } });
+    expect(result.exitCode, result.stderr).not.toBe(0);
+    expect(ledgerRows(ws, "SELECT status, sent FROM runs")).toMatchObject([{ status: "running", sent: 2000 }]);
+    expect(ledgerRows(ws, "SELECT SUM(count) AS n FROM run_in_doubt")[0]!.n).toBe(1000);
+
+    // Within the heartbeat timeout (1 minute by default) the run may still be producing.
+    const early = await ws.run(["recon"]);
+    expect(early.stderr).toMatch(/are not on the topic yet; its producer is alive .*, so they stay in doubt/);
+    expect(ledgerRows(ws, "SELECT SUM(count) AS n FROM run_in_doubt")[0]!.n).toBe(1000);
+
+    await Bun.sleep(2500);
+    const late = await ws.run(["recon"], { env: { KSTREAM_LEDGER_HEARTBEAT_TIMEOUT: "2s" } });
+    expect(late.exitCode, late.stderr).not.toBe(3); // behind (nothing cleaned yet), never a mismatch
+    expect(late.stderr).toContain("published 2,000");
+    expect(late.stderr).toMatch(/its producer stopped without finishing the run \(no heartbeat since [0-9T:.-]+Z: killed, or its machine went down\); marked failed/);
+    expect(late.stderr).toMatch(/without an answer: none landed/);
+    expect(ledgerRows(ws, "SELECT COUNT(*) AS n FROM run_in_doubt")[0]!.n).toBe(0);
+    expect(ledgerRows(ws, "SELECT status, sent FROM runs")).toMatchObject([{ status: "failed", sent: 2000 }]);
+    const onTopic = await kcatConsume(ws.topics.input);
+    expect(ledgerOffsets(ws)).toEqual(new Set(onTopic.map((m) => `${m.partition}:${m.offset}`)));
+  }, 60_000);
+
+  test("a live producer keeps its run's heartbeat fresh, so recon never takes it for dead", async () => {
+    const ws = workspace("heartbeat-live");
+    writeFileSync(ws.path("in.ndjson"), Array.from({ length: 1500 }, (_, i) => JSON.stringify({ id: i + 1 })).join("\n"));
+    const env = { KSTREAM_LEDGER_HEARTBEAT_TIMEOUT: "2s" };
+    // 500 records a second: three seconds of producing, longer than the timeout.
+    const producing = ws.run(["produce", ws.path("in.ndjson"), "--rate", "500"], { env });
+    await Bun.sleep(2500);
+    const during = await ws.run(["recon"], { env });
+    expect(during.stderr).not.toContain("marked failed");
+    const produced = await producing;
+    expect(produced.exitCode, produced.stderr).toBe(0);
+    expect(ledgerRows(ws, "SELECT status, sent FROM runs")).toMatchObject([{ status: "completed", sent: 1500 }]);
+  }, 60_000);
+
   test("unreachable brokers fail within the configured limit with exit 1", async () => {
     const ws = createWorkspace("unreachable", "");
     workspaces.push(ws);

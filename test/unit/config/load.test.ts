@@ -90,6 +90,13 @@ describe("config validation", () => {
     expect(expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root })).keyPath).toBe("clean.file_max_age");
   });
 
+  test("a heartbeat timeout too short to tell a live producer from a killed one is refused", () => {
+    const file = writeConfig("heartbeat", '[ledger]\nheartbeat_timeout = "1s"\n');
+    const error = expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
+    expect(error.keyPath).toBe("ledger.heartbeat_timeout");
+    expect(error.message).toContain("must be at least 2s");
+  });
+
   test("a TOML syntax error names file:line:col", () => {
     const file = writeConfig("syntax", "[clean]\nfile_max_rows = = 3\n");
     expect(expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root })).message).toMatch(

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { LedgerError } from "../../../src/errors.ts";
 import { journalPath } from "../../../src/ledger/journal.ts";
-import { MAX_REJECTION_DETAILS, openLedger } from "../../../src/ledger/ledger.ts";
+import { heartbeatEveryMs, MAX_REJECTION_DETAILS, openLedger } from "../../../src/ledger/ledger.ts";
 
 const root = mkdtempSync(join(tmpdir(), "kstream-ledger-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -295,5 +295,85 @@ describe("requests in doubt", () => {
     const reopened = openLedger(path);
     expect(reopened.inDoubt("run-1")).toEqual([{ topic: "t", partition: 2, from_offset: 7, count: 4 }]);
     reopened.close();
+  });
+});
+
+describe("heartbeats: telling a killed producer's run from a live one", () => {
+  /** Moves a run's last heartbeat into the past, as a producer killed that long ago would leave it. */
+  function silentFor(path: string, runId: string, ms: number) {
+    const db = new Database(path);
+    db.query("UPDATE runs SET heartbeat_at = $at WHERE id = $runId").run({ $at: new Date(Date.now() - ms).toISOString(), $runId: runId });
+    db.close();
+  }
+
+  test("a producer beats six times within the timeout, and at least every 10 s", () => {
+    expect(heartbeatEveryMs(60_000)).toBe(10_000);
+    expect(heartbeatEveryMs(3_000)).toBe(500);
+    expect(heartbeatEveryMs(3_600_000)).toBe(10_000);
+  });
+
+  test("a run starts with a heartbeat, and beat moves it forward only while the run is running", async () => {
+    const ledger = openLedger(join(root, "beat.db"));
+    ledger.startRun(run);
+    const started = ledger.getRun("run-1")!.heartbeat_at!;
+    expect(started).toBe(ledger.getRun("run-1")!.started_at);
+    await Bun.sleep(5);
+    ledger.beat("run-1");
+    const beaten = ledger.getRun("run-1")!.heartbeat_at!;
+    expect(beaten > started).toBe(true);
+    ledger.finishRun("run-1", "completed");
+    await Bun.sleep(5);
+    ledger.beat("run-1");
+    expect(ledger.getRun("run-1")!.heartbeat_at).toBe(beaten);
+    ledger.close();
+  });
+
+  test("a running run silent past the timeout is marked failed, saying since when; a live, a finished and an unselected one are left alone", () => {
+    const path = join(root, "silent.db");
+    const ledger = openLedger(path);
+    for (const id of ["killed", "alive", "done", "other"]) ledger.startRun({ ...run, id });
+    ledger.finishRun("done", "completed");
+    for (const id of ["killed", "done", "other"]) silentFor(path, id, 120_000);
+    const failed = ledger.failSilentRuns(["killed", "alive", "done"], 60_000);
+    expect(failed.map((r) => r.id)).toEqual(["killed"]);
+    const killed = ledger.getRun("killed")!;
+    expect(killed.status).toBe("failed");
+    expect(killed.finished_at).not.toBeNull();
+    expect(killed.error).toBe(`its producer stopped without finishing the run (no heartbeat since ${killed.heartbeat_at}: killed, or its machine went down)`);
+    expect(failed[0]!.error).toBe(killed.error);
+    expect(ledger.getRun("alive")!.status).toBe("running");
+    expect(ledger.getRun("done")!.status).toBe("completed");
+    expect(ledger.getRun("other")!.status).toBe("running");
+    ledger.close();
+  });
+
+  test("once a silent run is marked failed, its request that never landed is settled instead of staying in doubt", () => {
+    const path = join(root, "silent-doubt.db");
+    const ledger = openLedger(path);
+    ledger.startRun(run);
+    ledger.recordInDoubt("run-1", [{ topic: "t", partition: 0, from_offset: 0, count: 5 }]);
+    expect(ledger.settleInDoubt("run-1", ledger.inDoubt("run-1")[0]!, [])).toBe("pending");
+    silentFor(path, "run-1", 120_000);
+    ledger.failSilentRuns(["run-1"], 60_000);
+    expect(ledger.settleInDoubt("run-1", ledger.inDoubt("run-1")[0]!, [])).toBe("settled");
+    expect(ledger.inDoubt("run-1")).toEqual([]);
+    ledger.close();
+  });
+
+  test("a ledger written before heartbeats (schema 3) gains the column; its running runs are never taken for dead", () => {
+    const path = join(root, "schema3.db");
+    const db = new Database(path, { create: true });
+    db.exec(`CREATE TABLE runs (id TEXT PRIMARY KEY, producer TEXT NOT NULL, source TEXT NOT NULL, topic TEXT NOT NULL,
+      started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 0,
+      rejected INTEGER NOT NULL DEFAULT 0, error TEXT)`);
+    db.exec("INSERT INTO runs (id, producer, source, topic, started_at, status, sent) VALUES ('old', 'p', 'in', 't', '2026-01-01T00:00:00.000Z', 'running', 7)");
+    db.exec("PRAGMA user_version = 3");
+    db.close();
+    const ledger = openLedger(path);
+    expect(ledger.getRun("old")).toMatchObject({ status: "running", sent: 7, heartbeat_at: null });
+    expect(ledger.failSilentRuns(["old"], 60_000)).toEqual([]);
+    ledger.startRun(run);
+    expect(ledger.getRun("run-1")!.heartbeat_at).not.toBeNull();
+    ledger.close();
   });
 });
