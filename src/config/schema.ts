@@ -7,16 +7,25 @@ import * as v from "valibot";
 import { validateDateFormat } from "../clean/rules.ts";
 import { parseDuration } from "./duration.ts";
 
-const duration = (description: string, fallback: string, maxMs = Number.POSITIVE_INFINITY, maxText = "") =>
-  v.optional(
+/** A bound on a duration: in milliseconds, and as the error message says it. */
+interface DurationBound {
+  ms: number;
+  text: string;
+}
+
+const duration = (description: string, fallback: string, bounds: { min?: DurationBound; max?: DurationBound } = {}) => {
+  const { min = { ms: Number.NEGATIVE_INFINITY, text: "" }, max = { ms: Number.POSITIVE_INFINITY, text: "" } } = bounds;
+  return v.optional(
     v.pipe(
       v.string(),
       v.check((text) => parseDuration(text) !== undefined, 'expected a duration such as "30s", "5 minutes" or "1h"'),
-      v.check((text) => (parseDuration(text) ?? 0) <= maxMs, `must be at most ${maxText}`),
+      v.check((text) => (parseDuration(text) ?? 0) >= min.ms, `must be at least ${min.text}`),
+      v.check((text) => (parseDuration(text) ?? 0) <= max.ms, `must be at most ${max.text}`),
       v.description(description),
     ),
     fallback,
   );
+};
 
 const text = (description: string, fallback: string) =>
   v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"), v.description(description)), fallback);
@@ -118,14 +127,12 @@ export const CleanSchema = v.strictObject({
   file_max_age: duration(
     "a Parquet file is closed this long after its first row, even when no new record arrives (at most 10 minutes: one file is one Kafka transaction)",
     "30s",
-    10 * 60_000,
-    "10 minutes (a cycle is one Kafka transaction, which brokers cap at 15 minutes)",
+    { max: { ms: 10 * 60_000, text: "10 minutes (a cycle is one Kafka transaction, which brokers cap at 15 minutes)" } },
   ),
   session_timeout: duration(
     "how long the group waits for a silent stream-clean process before giving its partitions to another (6s to 5 minutes)",
     "30s",
-    5 * 60_000,
-    "5 minutes",
+    { max: { ms: 5 * 60_000, text: "5 minutes" } },
   ),
   window: duration("size of the tumbling time windows of the staging topic and the measures", "5 minutes"),
   compression: v.optional(
@@ -144,16 +151,10 @@ export const LedgerSchema = v.strictObject({
     "how long a ledger write waits while another process holds the database before the run stops with exit 1",
     "10s",
   ),
-  heartbeat_timeout: v.optional(
-    v.pipe(
-      v.string(),
-      v.check((text) => parseDuration(text) !== undefined, 'expected a duration such as "30s", "5 minutes" or "1h"'),
-      v.check((text) => (parseDuration(text) ?? 0) >= 2_000, "must be at least 2s (produce writes a heartbeat every sixth of it, at most every 10 s)"),
-      v.description(
-        "a running produce run whose producer wrote no heartbeat for this long is taken for dead (killed) by recon: marked failed, its unanswered requests settled",
-      ),
-    ),
+  heartbeat_timeout: duration(
+    "a running produce run whose producer wrote no heartbeat for this long is taken for dead (killed) by recon: marked failed, its unanswered requests settled",
     "1m",
+    { min: { ms: 2_000, text: "2s (produce writes a heartbeat every sixth of it, at most every 10 s)" } },
   ),
 });
 
