@@ -332,11 +332,13 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
       statements.addSent.run({ runId, count: partCount });
     }
   };
+  /** A partition's answer: its offsets counted, and its in-doubt row (written before the send) gone. */
+  const addAnswer = (runId: string, topic: string, { partition, firstOffset, count }: Acknowledgement) => {
+    addAck(runId, topic, partition, firstOffset, count);
+    statements.deleteInDoubt.run({ runId, topic, partition });
+  };
   const recordAcks = db.transaction((runId: string, topic: string, acks: readonly Acknowledgement[]) => {
-    for (const { partition, firstOffset, count } of acks) {
-      addAck(runId, topic, partition, firstOffset, count);
-      statements.deleteInDoubt.run({ runId, topic, partition });
-    }
+    for (const ack of acks) addAnswer(runId, topic, ack);
   });
 
   const addInDoubt = (runId: string, { topic, partition, from_offset: fromOffset, count }: InDoubt) =>
@@ -370,8 +372,7 @@ export function openLedger(path: string, options: { busyTimeoutMs?: number } = {
   const foldJournal = db.transaction((entries: readonly JournalEntry[]) => {
     for (const entry of entries) {
       if (entry.kind === "ack") {
-        addAck(entry.run_id, entry.topic, entry.partition, entry.first_offset, entry.count);
-        statements.deleteInDoubt.run({ runId: entry.run_id, topic: entry.topic, partition: entry.partition });
+        addAnswer(entry.run_id, entry.topic, { partition: entry.partition, firstOffset: entry.first_offset, count: entry.count });
       } else if (entry.kind === "in-doubt") {
         addInDoubt(entry.run_id, entry);
       } else {

@@ -37,11 +37,7 @@ export async function settleRequestsInDoubt(
   inputTopic: string,
   heartbeatTimeoutMs: number,
 ): Promise<void> {
-  const silent = ledger.failSilentRuns(
-    runs.map((run) => run.id),
-    heartbeatTimeoutMs,
-  );
-  for (const run of silent) log.warn(`run ${run.id}: ${run.error}; marked failed`);
+  for (const run of ledger.failSilentRuns(runs.map((run) => run.id), heartbeatTimeoutMs)) log.warn(`run ${run.id}: ${run.error}; marked failed`);
   for (const run of runs) {
     const entries = ledger.inDoubt(run.id).filter((entry) => entry.topic === inputTopic);
     if (entries.length === 0) continue;
