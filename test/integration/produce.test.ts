@@ -30,6 +30,12 @@ const elements = [
   "just a string",
 ];
 
+/** Produces 5,000 records, five requests of 1,000, with KSTREAM_FAULT set to `fault`. */
+function produceWithFault(ws: Workspace, fault: string) {
+  writeFileSync(ws.path("in.ndjson"), Array.from({ length: 5000 }, (_, i) => JSON.stringify({ id: i + 1 })).join("\n"));
+  return ws.run(["produce", ws.path("in.ndjson")], { env: { KSTREAM_FAULT: fault } });
+}
+
 function ledgerRows(ws: Workspace, sql: string, ...params: Array<string | number>) {
   const db = new Database(ws.path("out", "ledger.db"), { readonly: true });
   try {
@@ -214,10 +220,8 @@ describe("kstream produce", () => {
 
   test("a request whose answer never came is kept as in doubt, and recon counts what of it landed", async () => {
     const ws = workspace("in-doubt");
-    const records = 5000;
-    writeFileSync(ws.path("in.ndjson"), Array.from({ length: records }, (_, i) => JSON.stringify({ id: i + 1 })).join("\n"));
     // The third request (of 1,000 messages) lands, and its answer is lost: the brokers went away.
-    const result = await ws.run(["produce", ws.path("in.ndjson")], { env: { KSTREAM_FAULT: "answer-lost:3:fail" } });
+    const result = await produceWithFault(ws, "answer-lost:3:fail");
     expect(result.exitCode, result.stderr).toBe(1);
     const errors = result.stderr.trim().split("\n").filter((line) => line.includes("[error]"));
     expect(errors.length, result.stderr).toBe(1);
@@ -237,10 +241,8 @@ describe("kstream produce", () => {
 
   test("a producer killed (kill -9) after a request landed and before its answer was recorded: recon finds the request and counts it", async () => {
     const ws = workspace("killed-in-doubt");
-    const records = 5000;
-    writeFileSync(ws.path("in.ndjson"), Array.from({ length: records }, (_, i) => JSON.stringify({ id: i + 1 })).join("\n"));
     // The third request (of 1,000 messages) lands, then the process dies before the ledger hears of it.
-    const result = await ws.run(["produce", ws.path("in.ndjson")], { env: { KSTREAM_FAULT: "answer-lost:3" } });
+    const result = await produceWithFault(ws, "answer-lost:3");
     expect(result.exitCode, result.stderr).not.toBe(0);
     expect(ledgerRows(ws, "SELECT status, sent FROM runs")).toMatchObject([{ status: "running", sent: 2000 }]);
     expect(ledgerRows(ws, "SELECT SUM(count) AS n FROM run_in_doubt")[0]!.n).toBe(1000);
@@ -256,8 +258,8 @@ describe("kstream produce", () => {
 
   test("a producer killed (kill -9) before its request went: the request stays in doubt while the run may be alive, and is settled once its heartbeat is older than ledger.heartbeat_timeout", async () => {
     const ws = workspace("killed-before-send");
-    writeFileSync(ws.path("in.ndjson"), Array.from({ length: 5000 }, (_, i) => JSON.stringify({ id: i + 1 })).join("\n"));
-    const result = await ws.run(["produce", ws.path("in.ndjson")], { env: { KSTREAM_FAULT: "before-send:3" } });
+    // The process dies before the third request (of 1,000 messages) is sent.
+    const result = await produceWithFault(ws, "before-send:3");
     expect(result.exitCode, result.stderr).not.toBe(0);
     expect(ledgerRows(ws, "SELECT status, sent FROM runs")).toMatchObject([{ status: "running", sent: 2000 }]);
     expect(ledgerRows(ws, "SELECT SUM(count) AS n FROM run_in_doubt")[0]!.n).toBe(1000);
