@@ -6,9 +6,11 @@
 import { defineCommand } from "citty";
 import { durationMs } from "../config/duration.ts";
 import { ExitCode } from "../errors.ts";
-import { createKafka } from "../kafka/client.ts";
+import type { Config } from "../config/schema.ts";
+import { createKafka, type KafkaContext } from "../kafka/client.ts";
 import { topicLayout } from "../kafka/topics.ts";
 import { runCleanStream, type CleanStreamSummary } from "../stream/clean-stream.ts";
+import type { StreamSettings } from "../stream/partition-worker.ts";
 import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { formatCount } from "../ui/progress.ts";
@@ -45,36 +47,37 @@ export const streamCleanCommand = defineCommand({
     );
     restartWithHeapTarget(config.clean.heap_target_mb);
     const context = createKafka(config, secrets, "clean");
-    const summary = await runCleanStream(
-      context.kafka,
-      {
-        groupId: config.clean.group_id,
-        inputTopic: config.topics.input,
-        stagingTopic: config.topics.staging,
-        deadLetterTopic: config.topics.dead_letter,
-        parquetDir: config.clean.parquet_dir,
-        compression: config.clean.compression,
-        fileMaxRows: config.clean.file_max_rows,
-        maxBufferedRows: config.clean.max_buffered_rows,
-        fileMaxAgeMs: durationMs(config.clean.file_max_age),
-        sessionTimeoutMs: durationMs(config.clean.session_timeout),
-        rules: {
-          nullPlaceholder: config.rules.null_placeholder,
-          defaultIp: config.rules.default_ip,
-          dateFormats: config.rules.date_formats,
-          windowMs: durationMs(config.clean.window),
-        },
-        retry: context.retry,
-        retryLimitMs: durationMs(config.kafka.retry_limit),
-        topicLayout: topicLayout(config),
-      },
-      { untilCaughtUp: args["until-caught-up"] },
-    );
+    const summary = await runCleanStream(context.kafka, streamSettings(config, context.retry), { untilCaughtUp: args["until-caught-up"] });
     log.success(describeSummary(summary));
     if (args.json) await writeStdout(toJson(summary));
     return ExitCode.ok;
   },
 });
+
+/** The stream's settings from the config (flags already applied); the integration tests start workers with them too. */
+export function streamSettings(config: Config, retry: KafkaContext["retry"]): StreamSettings {
+  return {
+    groupId: config.clean.group_id,
+    inputTopic: config.topics.input,
+    stagingTopic: config.topics.staging,
+    deadLetterTopic: config.topics.dead_letter,
+    parquetDir: config.clean.parquet_dir,
+    compression: config.clean.compression,
+    fileMaxRows: config.clean.file_max_rows,
+    maxBufferedRows: config.clean.max_buffered_rows,
+    fileMaxAgeMs: durationMs(config.clean.file_max_age),
+    sessionTimeoutMs: durationMs(config.clean.session_timeout),
+    rules: {
+      nullPlaceholder: config.rules.null_placeholder,
+      defaultIp: config.rules.default_ip,
+      dateFormats: config.rules.date_formats,
+      windowMs: durationMs(config.clean.window),
+    },
+    retry,
+    retryLimitMs: durationMs(config.kafka.retry_limit),
+    topicLayout: topicLayout(config),
+  };
+}
 
 function describeSummary(summary: CleanStreamSummary): string {
   return [

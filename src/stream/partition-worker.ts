@@ -113,9 +113,13 @@ export async function startPartitionWorker(
   });
   try {
     crashPoint("worker-start");
-    // Initialising the transactional id completes or aborts whatever the previous owner left open,
-    // so the committed offset read after this is final.
     await producer.connect();
+    // Initialising the transactional id fences the previous owner and waits until the transaction
+    // it left open is completed or aborted, so the committed offset read next is final. kafkajs
+    // does that at the first transaction(), not at connect() (which gets an idempotent producer id
+    // only): without this empty transaction the offset was read while a commit whose answer was
+    // lost could still complete, and recovery deleted the files of a committed cycle.
+    await (await producer.transaction()).abort();
   } catch (error) {
     await producer.disconnect().catch(() => undefined);
     throw toKafkaError(error, "cannot start the transactional producer", { topic, partition });

@@ -1,7 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { Kafka, logLevel } from "kafkajs";
 import { createRandom, makeRecord } from "../../scripts/gen-sample.ts";
-import { createWorkspace, KSTREAM_BIN, type Workspace } from "./harness.ts";
+import { streamSettings } from "../../src/commands/stream-clean.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { createKafka } from "../../src/kafka/client.ts";
+import { startPartitionWorker } from "../../src/stream/partition-worker.ts";
+import { BROKER, createWorkspace, KSTREAM_BIN, type Workspace } from "./harness.ts";
 import { checkExactlyOnce } from "./pipeline.ts";
 
 const workspaces: Workspace[] = [];
@@ -144,4 +149,51 @@ describe("exactly once when a cycle fails retriably in-process (a broker closing
     expect(stderr).toMatch(/partition \d: cannot commit the cycle .*injected at after-commit.*; starting the partition again from offset \d+/);
     await expectExactlyOnce(ws, records);
   }, 120_000);
+});
+
+describe("a partition's new owner settles the previous owner's transaction first", () => {
+  // A commit whose answer was lost (the broker stopping) can still complete on the broker. The new
+  // owner must fence the old transactional producer, which waits for that transaction to end,
+  // before it reads the committed offset: read earlier, the offset predates the commit, and
+  // recovery deletes the Parquet files of a cycle whose staging messages and offset then land.
+  test("the previous owner's open transaction can no longer commit once the new worker reads the committed offset", async () => {
+    const ws = await prepared("fence-first", 30);
+    const { config, secrets } = loadConfig({ configFlag: ws.configPath, cwd: ws.dir });
+    const group = config.clean.group_id;
+    const parquetDir = ws.path("out", "parquet");
+    mkdirSync(parquetDir, { recursive: true });
+    // The previous owner: another client with the same transactional id, its transaction still open.
+    const kafka = new Kafka({ clientId: "kstream-it-previous-owner", brokers: [BROKER], logLevel: logLevel.NOTHING });
+    const previousOwner = kafka.producer({ transactionalId: `kstream-${group}-${ws.topics.input}-0`, idempotent: true, maxInFlightRequests: 1 });
+    await previousOwner.connect();
+    const open = await previousOwner.transaction();
+    await open.sendOffsets({ consumerGroupId: group, topics: [{ topic: ws.topics.input, partitions: [{ partition: 0, offset: "5" }] }] });
+
+    const context = createKafka(config, secrets, "fencing-test");
+    const settings = { ...streamSettings(config, context.retry), parquetDir };
+    let previousCommit = "not tried";
+    const counters = { read: 0, cleaned: 0, dead_lettered: 0, files: 0, commits: 0 };
+    const worker = await startPartitionWorker(
+      context.kafka,
+      settings,
+      0,
+      async () => {
+        previousCommit = await open.commit().then(
+          () => "committed",
+          (error: Error) => `refused (${error.name})`,
+        );
+        return 0n;
+      },
+      counters,
+      { staging: 3, deadLetter: 3 },
+    );
+    await worker.close();
+    await previousOwner.disconnect();
+    expect(previousCommit).toStartWith("refused");
+    const admin = kafka.admin();
+    await admin.connect();
+    const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [ws.topics.input] });
+    await admin.disconnect();
+    expect(offsets!.partitions.find((p) => p.partition === 0)?.offset).toBe("-1");
+  });
 });
