@@ -155,24 +155,24 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     } catch (error) {
       batchError = error;
     }
-    // A cycle that failed retriably broke its worker: restart that partition, and let kafkajs go on
-    // with the others (thrown back, kafkajs would retry this same batch on the broken worker).
-    if (!restartBrokenPartitions() && batchError !== undefined) throw batchError;
+    // A cycle that failed retriably broke its worker (the error is that worker's `broken`): restart
+    // that partition, and let kafkajs go on with the others (thrown back, kafkajs would retry this
+    // batch on the broken worker). Any other error goes to kafkajs, which ends the run unless it is
+    // retriable, also while another partition happens to be broken.
+    const brokeAWorker = batchError !== undefined && [...workers.values()].some((other) => startedWorker(other)?.broken === batchError);
+    restartBrokenPartitions();
+    if (batchError !== undefined && !brokeAWorker) throw batchError;
     // Moves kafkajs' fetch position only: offsets are committed by the partition's transaction.
     if (processed && batch.messages.length > 0) resolveOffset(batch.lastOffset());
     await heartbeat();
   };
 
-  /** Restarts every partition whose worker is broken; true when there was one. */
-  const restartBrokenPartitions = (): boolean => {
-    let found = false;
+  /** Restarts every partition whose worker is broken. */
+  const restartBrokenPartitions = (): void => {
     for (const [partition, pending] of workers) {
       const worker = startedWorker(pending);
-      if (worker?.broken === undefined) continue;
-      found = true;
-      restartPartition(partition, worker);
+      if (worker?.broken !== undefined) restartPartition(partition, worker);
     }
-    return found;
   };
 
   /**
