@@ -132,7 +132,11 @@ export const CleanSchema = v.strictObject({
   session_timeout: duration(
     "how long the group waits for a silent stream-clean process before giving its partitions to another (6s to 5 minutes)",
     "30s",
-    { max: { ms: 5 * 60_000, text: "5 minutes" } },
+    {
+      // Below the brokers' default group.min.session.timeout.ms, every join is refused at run time.
+      min: { ms: 6_000, text: "6s (brokers refuse shorter sessions by default: group.min.session.timeout.ms)" },
+      max: { ms: 5 * 60_000, text: "5 minutes" },
+    },
   ),
   window: duration("size of the tumbling time windows of the staging topic and the measures", "5 minutes"),
   compression: v.optional(

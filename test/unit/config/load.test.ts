@@ -97,6 +97,13 @@ describe("config validation", () => {
     expect(error.message).toContain("must be at least 2s");
   });
 
+  test("a session timeout shorter than brokers accept by default is refused at load, not at the first join", () => {
+    const file = writeConfig("session", '[clean]\nsession_timeout = "3s"\n');
+    const error = expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
+    expect(error.keyPath).toBe("clean.session_timeout");
+    expect(error.message).toContain("must be at least 6s");
+  });
+
   test("a TOML syntax error names file:line:col", () => {
     const file = writeConfig("syntax", "[clean]\nfile_max_rows = = 3\n");
     expect(expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root })).message).toMatch(
