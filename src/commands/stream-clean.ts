@@ -81,7 +81,8 @@ export function streamSettings(config: Config, retry: KafkaContext["retry"]): St
 
 function describeSummary(summary: CleanStreamSummary): string {
   return [
-    `${summary.stopped_by === "caught-up" ? "caught up" : "stopped"}: read ${formatCount(summary.read)}`,
+    `${summary.stopped_by === "caught-up" ? "caught up" : "stopped"}: read ${formatCount(summary.read)}` +
+      (summary.read_again > 0 ? ` (and ${formatCount(summary.read_again)} again, after a partition restarted or moved)` : ""),
     `cleaned ${formatCount(summary.cleaned)}`,
     `dead-lettered ${formatCount(summary.dead_lettered)}`,
     `${formatCount(summary.files)} Parquet files`,

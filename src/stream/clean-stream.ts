@@ -34,7 +34,8 @@ const WORKER_START_PAUSE_MS = 1_000;
 
 export async function runCleanStream(kafka: Kafka, settings: StreamSettings, options: CleanStreamOptions): Promise<CleanStreamSummary> {
   const topic = settings.inputTopic;
-  const counters: StreamCounters = { read: 0, cleaned: 0, dead_lettered: 0, files: 0, commits: 0 };
+  const counters: StreamCounters = { read: 0, read_again: 0, cleaned: 0, dead_lettered: 0, files: 0, commits: 0 };
+  const readUpTo = new Map<number, bigint>();
   const startedAt = performance.now();
   const admin = kafka.admin();
   await connectAdmin(admin, topic);
@@ -100,7 +101,7 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
    * kafka.retry_limit it is started again, so the run rides out the outage as it would elsewhere.
    */
   const startWorker = (partition: number, after: Promise<unknown>) => {
-    const started = after.then(() => startPartitionWorker(kafka, settings, partition, readCommitted(partition), counters, partitionCounts));
+    const started = after.then(() => startPartitionWorker(kafka, settings, partition, { readCommittedOffset: readCommitted(partition), counters, readUpTo, partitionCounts }));
     workers.set(partition, started);
     started.catch((error) => {
       if (stopping || workers.get(partition) !== started) return;

@@ -54,12 +54,32 @@ export interface StreamSettings {
   readonly retryLimitMs: number;
 }
 
+/**
+ * What one stream-clean process did. A record read again (its partition restarted or moved, so
+ * an open cycle was dropped) counts in `read_again` only: `read`, `cleaned` and `dead_lettered`
+ * count each input record once.
+ */
 export interface StreamCounters {
   read: number;
+  read_again: number;
   cleaned: number;
   dead_lettered: number;
   files: number;
   commits: number;
+}
+
+/** What the workers of one process share. */
+export interface WorkerContext {
+  /** Read only after the producer is initialised: see startPartitionWorker. */
+  readonly readCommittedOffset: () => Promise<bigint>;
+  readonly counters: StreamCounters;
+  /** Per input partition, the offset after the last record any worker of this process read: below it, a record is read again. */
+  readonly readUpTo: Map<number, bigint>;
+  /**
+   * Messages get their partition here (murmur2 of the key, as kafkajs would), so kafkajs groups
+   * them in one pass and sendCompletely can tell which partitions were acknowledged.
+   */
+  readonly partitionCounts: { staging: number; deadLetter: number };
 }
 
 export interface PartitionWorker {
@@ -85,19 +105,8 @@ export interface PartitionWorker {
   close(): Promise<void>;
 }
 
-export async function startPartitionWorker(
-  kafka: Kafka,
-  settings: StreamSettings,
-  partition: number,
-  /** Read only after the producer is initialised: see below. */
-  readCommittedOffset: () => Promise<bigint>,
-  counters: StreamCounters,
-  /**
-   * Messages get their partition here (murmur2 of the key, as kafkajs would), so kafkajs groups
-   * them in one pass and sendCompletely can tell which partitions were acknowledged.
-   */
-  partitionCounts: { staging: number; deadLetter: number },
-): Promise<PartitionWorker> {
+export async function startPartitionWorker(kafka: Kafka, settings: StreamSettings, partition: number, context: WorkerContext): Promise<PartitionWorker> {
+  const { readCommittedOffset, counters, readUpTo, partitionCounts } = context;
   const { inputTopic: topic } = settings;
   const producer: Producer = kafka.producer({
     transactionalId: `kstream-${settings.groupId}-${topic}-${partition}`,
@@ -254,6 +263,7 @@ export async function startPartitionWorker(
         // After a rebalance kafkajs may re-deliver from an older position: skip what is done.
         if (offset < nextOffset) continue;
         if (!transaction) await beginCycle();
+        const firstRead = offset >= (readUpTo.get(partition) ?? 0n);
         const outcome = cleanMessage(message.value, { timestamp: Number(message.timestamp), partition, offset: message.offset }, settings.rules);
         if (outcome.kind === "row") {
           sink.append(outcome.row);
@@ -274,7 +284,7 @@ export async function startPartitionWorker(
             headers: { "kstream-source-partition": String(partition), "kstream-source-offset": message.offset },
           });
           pendingBytes += bytes;
-          counters.cleaned++;
+          if (firstRead) counters.cleaned++;
         } else {
           const bytes = (message.value?.length ?? 0) + (message.key?.length ?? 0) + 256;
           if (pendingBytes > 0 && pendingBytes + bytes > MAX_SEND_BYTES) sendPending();
@@ -283,13 +293,18 @@ export async function startPartitionWorker(
           deadLetter.partition = message.key ? partitionForKey(message.key, partitionCounts.deadLetter) : partition % partitionCounts.deadLetter;
           deadLetters.push(deadLetter);
           pendingBytes += bytes;
-          counters.dead_lettered++;
+          if (firstRead) counters.dead_lettered++;
         }
         // A produce request's record batch must stay under the broker's message.max.bytes (1 MB by default).
         if (pendingBytes >= MAX_SEND_BYTES) sendPending();
-        counters.read++;
         cycleMessages++;
         nextOffset = offset + 1n;
+        if (firstRead) {
+          counters.read++;
+          readUpTo.set(partition, nextOffset);
+        } else {
+          counters.read_again++;
+        }
         if (cycleMessages === 50) crashPoint("mid-batch");
         if (sink.rowCount >= settings.fileMaxRows) {
           // file_max_rows is a hard bound on a file: end the cycle right here, mid-batch.

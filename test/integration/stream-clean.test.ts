@@ -26,6 +26,7 @@ function writeDirtyInput(ws: Workspace, records: number, seed: number): string {
 
 interface CleanSummary {
   read: number;
+  read_again: number;
   cleaned: number;
   dead_lettered: number;
   files: number;
@@ -43,6 +44,7 @@ describe("stream-clean against a real broker", () => {
     const summary = parseJsonOutput<CleanSummary>(result);
     expect(summary.stopped_by).toBe("caught-up");
     expect(summary.read).toBe(3004);
+    expect(summary.read_again).toBe(0);
 
     const input = inputByPosition(await kcatConsume(ws.topics.input));
     const rows = await readParquetRows(ws.path("out", "parquet"));
