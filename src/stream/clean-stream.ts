@@ -160,20 +160,23 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     // that partition, and let kafkajs go on with the others (thrown back, kafkajs would retry this
     // batch on the broken worker). Any other error goes to kafkajs, which ends the run unless it is
     // retriable, also while another partition happens to be broken.
-    const brokeAWorker = batchError !== undefined && [...workers.values()].some((other) => startedWorker(other)?.broken === batchError);
-    restartBrokenPartitions();
-    if (batchError !== undefined && !brokeAWorker) throw batchError;
+    const brokenBy = restartBrokenPartitions();
+    if (batchError !== undefined && !brokenBy.some((error) => error === batchError)) throw batchError;
     // Moves kafkajs' fetch position only: offsets are committed by the partition's transaction.
     if (processed && batch.messages.length > 0) resolveOffset(batch.lastOffset());
     await heartbeat();
   };
 
-  /** Restarts every partition whose worker is broken. */
-  const restartBrokenPartitions = (): void => {
+  /** Restarts every partition whose worker is broken; returns the errors that broke them. */
+  const restartBrokenPartitions = (): KafkaError[] => {
+    const brokenBy: KafkaError[] = [];
     for (const [partition, pending] of workers) {
       const worker = startedWorker(pending);
-      if (worker?.broken !== undefined) restartPartition(partition, worker);
+      if (worker?.broken === undefined) continue;
+      brokenBy.push(worker.broken);
+      restartPartition(partition, worker);
     }
+    return brokenBy;
   };
 
   /**

@@ -255,6 +255,8 @@ export async function startPartitionWorker(kafka: Kafka, settings: StreamSetting
         deadLetters = [];
         pendingBytes = 0;
       };
+      // Below this offset a record was read before, by an earlier worker of this partition.
+      const readBefore = readUpTo.get(partition) ?? 0n;
       for (const message of messages) {
         // Backpressure: cleaning outruns the transactional producer, and every message waiting
         // for its send holds memory. A few sends in flight keep the pipe full.
@@ -263,7 +265,7 @@ export async function startPartitionWorker(kafka: Kafka, settings: StreamSetting
         // After a rebalance kafkajs may re-deliver from an older position: skip what is done.
         if (offset < nextOffset) continue;
         if (!transaction) await beginCycle();
-        const firstRead = offset >= (readUpTo.get(partition) ?? 0n);
+        const firstRead = offset >= readBefore;
         const outcome = cleanMessage(message.value, { timestamp: Number(message.timestamp), partition, offset: message.offset }, settings.rules);
         if (outcome.kind === "row") {
           sink.append(outcome.row);
