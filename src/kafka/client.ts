@@ -1,6 +1,7 @@
 /**
  * The only place kstream builds a kafkajs client: brokers, SASL/TLS, timeouts, bounded retries
- * derived from kafka.retry_limit, and kafkajs' own logs routed into our consola logger.
+ * derived from kafka.retry_limit, and kafkajs' own logs routed into our consola logger. The
+ * kafkajs patches (patches.ts) are installed before the first client is built.
  */
 import { readFileSync } from "node:fs";
 import { Kafka, type KafkaConfig, type logCreator, logLevel, type SASLOptions } from "kafkajs";
@@ -9,8 +10,7 @@ import type { Config } from "../config/schema.ts";
 import { durationMs } from "../config/duration.ts";
 import { ConfigError } from "../errors.ts";
 import { isVerbose, log } from "../ui/log.ts";
-import { installRetriableCoordinatorLookup } from "./coordinator-lookup.ts";
-import { installFastEncoding } from "./fast-encoding.ts";
+import { installKafkajsPatches } from "./patches.ts";
 
 export interface KafkaContext {
   readonly kafka: Kafka;
@@ -20,9 +20,7 @@ export interface KafkaContext {
 }
 
 export function createKafka(config: Config, secrets: Secrets, clientIdSuffix?: string): KafkaContext {
-  quietKafkajsTimerWarnings();
-  installFastEncoding();
-  installRetriableCoordinatorLookup();
+  installKafkajsPatches();
   const retry = retryPolicy(durationMs(config.kafka.retry_limit));
   const kafkaConfig: KafkaConfig = {
     clientId: clientIdSuffix ? `${config.kafka.client_id}-${clientIdSuffix}` : config.kafka.client_id,
@@ -38,21 +36,6 @@ export function createKafka(config: Config, secrets: Secrets, clientIdSuffix?: s
   const ssl = tlsOptions(config, secrets);
   if (ssl !== undefined) kafkaConfig.ssl = ssl;
   return { kafka: new Kafka(kafkaConfig), config, retry };
-}
-
-/**
- * kafkajs' request queue arms `setTimeout(check, throttledUntil - Date.now())` with throttledUntil
- * = -1 when nothing is throttled, a delay of minus the epoch. Timers clamp it to 1 ms anyway, but
- * Bun prints a TimeoutNegativeWarning for every client; clamping here gives the same timing, quietly.
- */
-let timersClamped = false;
-function quietKafkajsTimerWarnings(): void {
-  if (timersClamped) return;
-  timersClamped = true;
-  const original = globalThis.setTimeout;
-  const clamped = ((handler: Parameters<typeof setTimeout>[0], delay?: number, ...args: unknown[]) =>
-    original(handler, typeof delay === "number" && delay < 0 ? 0 : delay, ...args)) as typeof setTimeout;
-  globalThis.setTimeout = Object.assign(clamped, original);
 }
 
 /**

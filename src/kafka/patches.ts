@@ -1,0 +1,57 @@
+/**
+ * Every change kstream makes to kafkajs, installed once from here, before the first client is
+ * built. Each patch replaces an internal of kafkajs 2.2.4 (its last release) and is pinned by a
+ * unit test against the original it replaces; on any other version those internals may differ,
+ * so kstream refuses to run (one line, exit 1) rather than patch code it has not read. package.json
+ * pins kafkajs to exactly this version.
+ *
+ * The patches (each file says why):
+ * - timers: kafkajs' request queue arms negative timeouts; clamped to 0, quietly (below).
+ * - fast-encoding.ts: the protocol Encoder's varint methods, without throw-away Buffers and Longs.
+ * - coordinator-lookup.ts: "no broker answered the coordinator lookup" is retriable.
+ * - partitioned-messages.ts: a linear `reduce` on each array kstream sends (applied per send, not
+ *   globally, so it needs no install step; listed here so every patch is named in one place).
+ * - codecs (src/kafka/codecs.ts, when present): compression codecs registered with kafkajs belong
+ *   in installKafkajsPatches() below, after the version check.
+ */
+import kafkajsPackage from "kafkajs/package.json" with { type: "json" };
+import { DependencyError } from "../errors.ts";
+import { installRetriableCoordinatorLookup } from "./coordinator-lookup.ts";
+import { installFastEncoding } from "./fast-encoding.ts";
+
+/** The kafkajs version every patch here was written for and tested against. */
+export const PATCHED_KAFKAJS_VERSION = "2.2.4";
+
+/** Throws a DependencyError unless `version` is the one the patches were written for. */
+export function checkKafkajsVersion(version: string = kafkajsPackage.version): void {
+  if (version === PATCHED_KAFKAJS_VERSION) return;
+  throw new DependencyError(
+    `kafkajs ${version} is installed, but kstream's kafkajs patches were written for ${PATCHED_KAFKAJS_VERSION}: install kafkajs@${PATCHED_KAFKAJS_VERSION} (package.json pins it)`,
+    { context: { installed: version, expected: PATCHED_KAFKAJS_VERSION } },
+  );
+}
+
+let installed = false;
+
+/** Checks the kafkajs version, then installs every patch; later calls do nothing. */
+export function installKafkajsPatches(): void {
+  if (installed) return;
+  checkKafkajsVersion();
+  quietKafkajsTimerWarnings();
+  installFastEncoding();
+  installRetriableCoordinatorLookup();
+  // installCodecs() (src/kafka/codecs.ts) goes here.
+  installed = true;
+}
+
+/**
+ * kafkajs' request queue arms `setTimeout(check, throttledUntil - Date.now())` with throttledUntil
+ * = -1 when nothing is throttled, a delay of minus the epoch. Timers clamp it to 1 ms anyway, but
+ * Bun prints a TimeoutNegativeWarning for every client; clamping here gives the same timing, quietly.
+ */
+function quietKafkajsTimerWarnings(): void {
+  const original = globalThis.setTimeout;
+  const clamped = ((handler: Parameters<typeof setTimeout>[0], delay?: number, ...args: unknown[]) =>
+    original(handler, typeof delay === "number" && delay < 0 ? 0 : delay, ...args)) as typeof setTimeout;
+  globalThis.setTimeout = Object.assign(clamped, original);
+}
