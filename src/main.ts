@@ -5,8 +5,9 @@
  */
 import { type CommandDef, runCommand, showUsage } from "citty";
 import packageJson from "../package.json" with { type: "json" };
-import { describeError, exitCodeOf, ExitCode, UsageError } from "./errors.ts";
+import { describeError, exitCodeOf, ExitCode, failureJson, UsageError } from "./errors.ts";
 import { isVerbose, log } from "./ui/log.ts";
+import { writeStdout } from "./ui/output.ts";
 import { installSignalHandlers } from "./ui/shutdown.ts";
 
 type Loader = () => Promise<CommandDef<any>>;
@@ -52,6 +53,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+function wantsJson(args: readonly string[]): boolean {
+  return args.includes("--json") || args.includes("--json=true");
+}
+
 installSignalHandlers((code) => process.exit(code));
 const commandName = process.argv[2];
 let exitCode: number;
@@ -61,6 +66,8 @@ try {
   exitCode = exitCodeOf(error);
   log.error(`kstream${commandName && !commandName.startsWith("-") ? ` ${commandName}` : ""}: ${describeError(error)}`);
   if (isVerbose() && error instanceof Error && error.stack) log.error(error.stack);
+  // With --json a machine reads stdout: the failure is a document there too, with its stable code.
+  if (wantsJson(process.argv.slice(3))) await writeStdout(`${JSON.stringify(failureJson(error, commandName?.startsWith("-") ? undefined : commandName))}\n`);
 }
 // Exiting here, once, also ends what a failed client may have left behind (timers, sockets):
 // cron must never see a kstream that hangs after its work is done.

@@ -12,27 +12,12 @@
  * error is a SendIncompleteError that carries them, so the caller can count what did land.
  */
 import type { Message, RecordMetadata, TopicMessages } from "kafkajs";
-import { KafkaError } from "../errors.ts";
+import { KafkaError, SendIncompleteError } from "../errors.ts";
 import { log } from "../ui/log.ts";
 import { partitionedMessages } from "./partitioned-messages.ts";
-import { isRetriable } from "./retry.ts";
 
-/** A send that failed after some of its partitions were acknowledged (possibly none). */
-export class SendIncompleteError extends Error {
-  override readonly name = "SendIncompleteError";
-  constructor(
-    override readonly cause: unknown,
-    /** Acknowledgements received before the failure. */
-    readonly answered: RecordMetadata[],
-  ) {
-    super((cause as Error)?.message ?? String(cause), { cause });
-  }
-
-  /** As retriable as what failed. */
-  get retriable(): boolean {
-    return isRetriable(this.cause);
-  }
-}
+// The class lives in the error hierarchy; re-exported here, where it is thrown.
+export { SendIncompleteError };
 
 /** More than enough for a leader to move twice; a partition unanswered after this is an error. */
 const MAX_RESENDS = 5;

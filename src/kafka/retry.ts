@@ -4,6 +4,7 @@
  * single requests; these cover the steps kstream takes itself (reading offsets, restarting the
  * consumer), so an outage shorter than the limit is ridden out and a longer one ends the run.
  */
+import { isRetriableCause } from "../errors.ts";
 import { log } from "../ui/log.ts";
 
 /**
@@ -27,12 +28,7 @@ export function boundedRetries(limitMs: number, now: () => number = Date.now) {
 }
 
 /** kafkajs marks retriable errors; once its own retries are spent it wraps the cause in KafkaJSNumberOfRetriesExceeded. */
-export function isRetriable(error: unknown): boolean {
-  let cause = error as { retriable?: boolean; name?: string; cause?: unknown } | undefined;
-  if (cause?.name === "KafkaJSNumberOfRetriesExceeded") return true;
-  while (cause?.cause !== undefined) cause = cause.cause as typeof cause;
-  return cause?.retriable === true;
-}
+export const isRetriable = isRetriableCause;
 
 /** Runs `work` again after a retriable failure, with a growing pause, until `limitMs` has passed. */
 export async function retryWhileRetriable<T>(work: () => Promise<T>, limitMs: number): Promise<T> {

@@ -6,13 +6,12 @@
  */
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { KstreamError } from "../errors.ts";
+import { RecoveryError } from "../errors.ts";
 import { dateFolders, listParquetFiles } from "../parquet/listing.ts";
 import { isTemporaryName } from "../parquet/names.ts";
 
-export class RecoveryError extends KstreamError {
-  override readonly name = "RecoveryError";
-}
+// The class lives in the error hierarchy; re-exported here, where it is thrown.
+export { RecoveryError };
 
 export interface RecoveryResult {
   readonly deleted: string[];
