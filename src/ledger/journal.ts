@@ -7,12 +7,9 @@
  * run already finished, is skipped, so a crash between the fold's commit and the delete is harmless.
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
-import type { RunStatus } from "./ledger.ts";
+import type { JournalEntry } from "./types.ts";
 
-export type JournalEntry =
-  | { kind: "ack"; run_id: string; topic: string; partition: number; first_offset: number; count: number }
-  | { kind: "in-doubt"; run_id: string; topic: string; partition: number; from_offset: number; count: number }
-  | { kind: "finish"; run_id: string; status: Exclude<RunStatus, "running">; finished_at: string; error: string | null };
+export type { JournalEntry };
 
 export const journalPath = (ledgerPath: string) => `${ledgerPath}.unrecorded.ndjson`;
 

@@ -6,6 +6,7 @@ import { Database } from "bun:sqlite";
 import { LedgerError } from "../../../src/errors.ts";
 import { journalPath } from "../../../src/ledger/journal.ts";
 import { heartbeatEveryMs, MAX_REJECTION_DETAILS, openLedger } from "../../../src/ledger/ledger.ts";
+import { migrate } from "../../../src/ledger/migrations.ts";
 
 const root = mkdtempSync(join(tmpdir(), "kstream-ledger-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -363,11 +364,9 @@ describe("heartbeats: telling a killed producer's run from a live one", () => {
   test("a ledger written before heartbeats (schema 3) gains the column; its running runs are never taken for dead", () => {
     const path = join(root, "schema3.db");
     const db = new Database(path, { create: true });
-    db.exec(`CREATE TABLE runs (id TEXT PRIMARY KEY, producer TEXT NOT NULL, source TEXT NOT NULL, topic TEXT NOT NULL,
-      started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 0,
-      rejected INTEGER NOT NULL DEFAULT 0, error TEXT)`);
+    migrate(db, path, 3);
+    expect(db.query("SELECT name FROM pragma_table_info('runs') WHERE name = 'heartbeat_at'").all()).toEqual([]);
     db.exec("INSERT INTO runs (id, producer, source, topic, started_at, status, sent) VALUES ('old', 'p', 'in', 't', '2026-01-01T00:00:00.000Z', 'running', 7)");
-    db.exec("PRAGMA user_version = 3");
     db.close();
     const ledger = openLedger(path);
     expect(ledger.getRun("old")).toMatchObject({ status: "running", sent: 7, heartbeat_at: null });
