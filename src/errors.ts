@@ -157,6 +157,17 @@ export function isRetriableCause(error: unknown): boolean {
   return cause?.retriable === true;
 }
 
+/** The errno code (ENOENT, EACCES, ...) of a failed system call, or undefined for any other error. */
+export function errnoOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === "string" && code.startsWith("E") ? code : undefined;
+}
+
+/** The errno code when there is one, else the error's message: the short reason in "cannot read X: …". */
+export function errnoOrMessage(error: unknown): string {
+  return errnoOf(error) ?? (error instanceof Error ? error.message : String(error));
+}
+
 /** Renders any thrown value as the one line a user sees (a KstreamError's message already holds its detail). */
 export function describeError(error: unknown): string {
   if (error instanceof KstreamError) return error.message;

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import * as v from "valibot";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errnoOrMessage } from "../errors.ts";
 import { type Config, ConfigSchema, PATH_KEYS, SECRET_ENV } from "./schema.ts";
 
 export const DEFAULT_CONFIG_PATH = "config/kstream.toml";
@@ -220,7 +220,7 @@ function readSecrets(config: Config, env: Record<string, string | undefined>): S
     try {
       return readFileSync(path, "utf8").replace(/\r?\n$/, "");
     } catch (error) {
-      throw new ConfigError(`cannot read secret file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, keyPath, undefined);
+      throw new ConfigError(`cannot read secret file ${path}: ${errnoOrMessage(error)}`, keyPath, undefined);
     }
   };
   return {

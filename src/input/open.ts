@@ -5,7 +5,7 @@
  * naming the input; a file that is missing or unreadable fails here, before anything is sent.
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { IoError } from "../errors.ts";
+import { errnoOf, IoError } from "../errors.ts";
 
 export interface OpenedInput {
   /** The input's bytes, decompressed. Iterate it once. */
@@ -48,7 +48,7 @@ function inspectFile(path: string): { size: number; gzip: boolean } {
 }
 
 function describeFsError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
+  const code = errnoOf(error);
   if (code === "ENOENT") return "no such file";
   if (code === "EACCES" || code === "EPERM") return "permission denied";
   if (code === "EISDIR") return "it is a directory";

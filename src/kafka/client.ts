@@ -8,7 +8,7 @@ import { Kafka, type KafkaConfig, type logCreator, logLevel, type SASLOptions } 
 import type { Secrets } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { durationMs } from "../config/duration.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errnoOf } from "../errors.ts";
 import { isVerbose, log } from "../ui/log.ts";
 import { installKafkajsPatches } from "./patches.ts";
 
@@ -75,7 +75,7 @@ function tlsOptions(config: Config, secrets: Secrets): KafkaConfig["ssl"] {
     try {
       return readFileSync(path, "utf8");
     } catch (error) {
-      throw new ConfigError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code}`, keyPath, undefined);
+      throw new ConfigError(`cannot read ${path}: ${errnoOf(error)}`, keyPath, undefined);
     }
   };
   const ca = read(tls.ca_file, "kafka.tls.ca_file");

@@ -4,12 +4,11 @@
  * its state in memory; --since-last keeps it in the ledger and reads only what is new, then
  * recomputes just the windows those messages touched and merges them into the existing CSV.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
-import { dirname, join, basename } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
 import type { Kafka, KafkaMessage } from "kafkajs";
-import { IoError } from "../errors.ts";
 import { readTopicSnapshot } from "../kafka/snapshot.ts";
 import type { Ledger, MeasureDelta } from "../ledger/ledger.ts";
+import { writeFileDurably } from "../storage/durable.ts";
 import { log } from "../ui/log.ts";
 import { createAggregator, measureOf, parseStagingValue, type StagingRecord, type WindowMeasure } from "./aggregate.ts";
 import { formatCsv, measuresFromCsv } from "./csv.ts";
@@ -120,15 +119,8 @@ function deltaOf(messages: KafkaMessage[], partition: number, decode: (m: KafkaM
   return { windows, users, countries, partition, nextOffset: BigInt(messages.at(-1)!.offset) + 1n };
 }
 
-/** The CSV appears atomically (temporary name, rename): a reader never sees half a file. */
+/** The CSV appears whole and durably (storage/durable.ts): a reader never sees half a file. */
 function writeOutput(output: string, measures: WindowMeasure[]): void {
   if (output === "-") return;
-  const temporary = join(dirname(output), `.${basename(output)}.tmp`);
-  try {
-    mkdirSync(dirname(output), { recursive: true });
-    writeFileSync(temporary, formatCsv(measures));
-    renameSync(temporary, output);
-  } catch (error) {
-    throw new IoError(`cannot write ${output}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
-  }
+  writeFileDurably(output, formatCsv(measures));
 }

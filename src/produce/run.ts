@@ -6,7 +6,7 @@
  */
 import { CompressionTypes, type Message, type Producer, type RecordMetadata } from "kafkajs";
 import { durationMs } from "../config/duration.ts";
-import { describeError, InputSyntaxError, KafkaError, LedgerError } from "../errors.ts";
+import { describeError, errnoOf, InputSyntaxError, KafkaError, LedgerError } from "../errors.ts";
 import { crashPoint } from "../faults.ts";
 import { readElements, openInput } from "../input/index.ts";
 import { toKafkaError } from "../kafka/errors.ts";
@@ -351,7 +351,7 @@ async function openSink(
     } catch (journalError) {
       const ranges = unrecorded.map((ack) => `partition ${ack.partition} offsets ${ack.firstOffset}-${ack.firstOffset + ack.count - 1}`).join(", ");
       throw new LedgerError(
-        `${reason}; its journal cannot be written either (${(journalError as NodeJS.ErrnoException).code ?? describeError(journalError)}): ` +
+        `${reason}; its journal cannot be written either (${errnoOf(journalError) ?? describeError(journalError)}): ` +
           `${owed} acknowledged records of run ${runId} on ${topic} are not counted${ranges ? `: ${ranges}` : ""}`,
         { cause: failure },
       );

@@ -7,7 +7,7 @@ import type { Kafka } from "kafkajs";
 import { asyncBufferFromFile, parquetRead } from "hyparquet";
 import { readTopicSnapshot } from "../kafka/snapshot.ts";
 import { toKafkaError } from "../kafka/errors.ts";
-import { listParquetFiles } from "../parquet/listing.ts";
+import { listParquetFiles } from "../storage/listing.ts";
 import type { OffsetRange } from "./arithmetic.ts";
 
 export interface DeadLetterPosition {

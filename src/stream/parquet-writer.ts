@@ -1,13 +1,11 @@
 /**
- * Writes one Parquet file atomically: hidden temporary name in the target folder, fsync, rename,
- * fsync of the folder. A reader (or recon) sees the whole file or none of it, and a crash leaves
+ * Writes one Parquet file atomically through storage/durable.ts (hidden temporary name in the
+ * target folder, fsync, rename, fsync of the folder). A reader (or recon) sees the whole file or none of it, and a crash leaves
  * at most a temporary file that recovery removes. Columns and types as SPEC.md "Cleaning rules".
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
-import { IoError } from "../errors.ts";
-import { temporaryNameFor } from "../parquet/names.ts";
+import { writeFileDurably } from "../storage/durable.ts";
 import type { ParquetColumns } from "./row-buffer.ts";
 
 export type ParquetCompression = "snappy" | "uncompressed";
@@ -64,46 +62,7 @@ export function writeParquetAtomically(
   compression: ParquetCompression,
 ): WrittenFile {
   const path = join(dir, name);
-  const temporary = join(dir, temporaryNameFor(name));
   const bytes = encodeParquet(columns, compression);
-  try {
-    mkdirSync(dir, { recursive: true });
-    const fd = openSync(temporary, "w");
-    try {
-      let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, path);
-    syncDirectory(dir);
-  } catch (error) {
-    removeQuietly(temporary);
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new IoError(`cannot write Parquet file ${path}: ${code === "ENOSPC" ? "no space left on the device" : (code ?? (error as Error).message)}`, {
-      cause: error,
-      context: { path },
-    });
-  }
+  writeFileDurably(path, bytes, "Parquet file");
   return { path, rows: columns.id.length, bytes: bytes.length };
-}
-
-/** Cleanup after a failed write must not hide the write's own error (the folder may not even exist). */
-function removeQuietly(path: string): void {
-  try {
-    rmSync(path, { force: true });
-  } catch {
-    // nothing was left there to remove
-  }
-}
-
-/** The rename is durable only once the folder's entry is on disk. */
-function syncDirectory(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

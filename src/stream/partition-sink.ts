@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import type { CleanRow } from "../clean/types.ts";
-import { fileNameFor, ingestDateFolder } from "../parquet/names.ts";
+import { fileNameFor, ingestDateFolder } from "../storage/names.ts";
 import { type ParquetCompression, type WrittenFile, writeParquetAtomically } from "./parquet-writer.ts";
 import { createRowBuffer, type RowBuffer } from "./row-buffer.ts";
 

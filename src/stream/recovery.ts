@@ -7,8 +7,8 @@
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { RecoveryError } from "../errors.ts";
-import { dateFolders, listParquetFiles } from "../parquet/listing.ts";
-import { isTemporaryName } from "../parquet/names.ts";
+import { dateFolders, listParquetFiles } from "../storage/listing.ts";
+import { isTemporaryName } from "../storage/names.ts";
 
 // The class lives in the error hierarchy; re-exported here, where it is thrown.
 export { RecoveryError };

@@ -2,11 +2,13 @@
  * Machine output on stdout (--json, --prometheus, CSV to "-"). Awaits the write so nothing is lost
  * when the process exits right after, and treats a closed pipe (`| head`) as the reader's choice.
  */
+import { errnoOf } from "../errors.ts";
+
 export async function writeStdout(text: string): Promise<void> {
   try {
     await Bun.write(Bun.stdout, text);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EPIPE") throw error;
+    if (errnoOf(error) !== "EPIPE") throw error;
   }
 }
 

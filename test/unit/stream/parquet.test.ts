@@ -6,10 +6,10 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { parquetReadObjects } from "hyparquet";
 import type { CleanRow } from "../../../src/clean/types.ts";
 import { IoError } from "../../../src/errors.ts";
-import { fileNameFor, ingestDateFolder, parseFileName } from "../../../src/parquet/names.ts";
+import { fileNameFor, ingestDateFolder, parseFileName } from "../../../src/storage/names.ts";
 import { writeParquetAtomically } from "../../../src/stream/parquet-writer.ts";
 import { createPartitionSink } from "../../../src/stream/partition-sink.ts";
-import { listParquetFiles } from "../../../src/parquet/listing.ts";
+import { listParquetFiles } from "../../../src/storage/listing.ts";
 import { RecoveryError, recoverPartition } from "../../../src/stream/recovery.ts";
 import { createRowBuffer } from "../../../src/stream/row-buffer.ts";
 
