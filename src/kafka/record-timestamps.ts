@@ -1,11 +1,12 @@
 /**
  * Reads the timestamp of the first record at (or after) given offsets: a short fetch through a
- * throw-away consumer group that never commits and is deleted afterwards. `kstream metrics` uses
+ * throw-away consumer group (throwaway-consumer.ts). `kstream metrics` uses
  * it for lag in seconds (now minus the timestamp of the oldest unconsumed record), measured from
  * real records rather than interpolated from offsets.
  */
 import type { Kafka } from "kafkajs";
 import { log } from "../ui/log.ts";
+import { readThroughThrowawayGroup } from "./throwaway-consumer.ts";
 
 export interface OffsetPosition {
   readonly topic: string;
@@ -22,45 +23,30 @@ export async function readRecordTimestamps(kafka: Kafka, positions: readonly Off
   const found = new Map<string, number>();
   if (positions.length === 0) return found;
   const wanted = new Map(positions.map((p) => [`${p.topic}/${p.partition}`, p.offset]));
-  const groupId = `kstream-metrics-${Bun.randomUUIDv7()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytesPerPartition: 64 * 1024, maxBytes: 1024 * 1024, retry: { retries: 0 } });
-  let done!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    done = resolve;
-  });
-  const timer = setTimeout(done, timeoutMs);
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    log.debug(`record timestamps: consumer stopped: ${payload.error.message}`);
-    done();
-  });
   try {
-    await consumer.connect();
-    for (const topic of new Set(positions.map((p) => p.topic))) await consumer.subscribe({ topic, fromBeginning: false });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
+    await readThroughThrowawayGroup(kafka, {
+      groupPrefix: "kstream-metrics",
+      consumer: { maxWaitTimeInMs: 100, maxBytesPerPartition: 64 * 1024, maxBytes: 1024 * 1024, retry: { retries: 0 } },
+      topics: positions.map((p) => p.topic),
+      fromBeginning: false,
+      seek: positions.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) })),
+      timeoutMs,
+      eachBatch: async ({ batch }, stop) => {
         const key = `${batch.topic}/${batch.partition}`;
         const offset = wanted.get(key);
         if (offset === undefined || found.has(key)) return;
         const record = batch.messages.find((message) => Number(message.offset) >= offset);
         if (record) found.set(key, Number(record.timestamp));
-        if (found.size === wanted.size) done();
+        if (found.size === wanted.size) stop();
+      },
+      onCrash: (error) => {
+        log.debug(`record timestamps: consumer stopped: ${error.message}`);
+        return true;
       },
     });
-    for (const p of positions) consumer.seek({ topic: p.topic, partition: p.partition, offset: String(p.offset) });
-    await finished;
   } catch (error) {
     // Lag in seconds is extra information: the lag in messages still stands without it.
     log.warn(`could not read record timestamps for lag in seconds: ${(error as Error).message}`);
-  } finally {
-    clearTimeout(timer);
-    await consumer.disconnect().catch(() => undefined);
-    const admin = kafka.admin();
-    await admin
-      .connect()
-      .then(() => admin.deleteGroups([groupId]))
-      .catch(() => undefined)
-      .finally(() => admin.disconnect());
   }
   return found;
 }

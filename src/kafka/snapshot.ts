@@ -1,12 +1,13 @@
 /**
  * Reads a whole topic once, read_committed, from the beginning up to the end offsets seen at the
  * start (later messages are left for the next run), without touching any consumer group's
- * committed offsets: a throw-away group that never commits and is deleted afterwards. Used by
+ * committed offsets: a throw-away group (throwaway-consumer.ts). Used by
  * batch-measure (staging) and recon (dead letters).
  */
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { KafkaError } from "../errors.ts";
 import { toKafkaError } from "./errors.ts";
+import { readThroughThrowawayGroup } from "./throwaway-consumer.ts";
 
 export interface SnapshotOptions {
   /** Start here instead of the beginning, per partition (batch-measure --since-last). */
@@ -30,7 +31,6 @@ export async function readTopicSnapshot(
   options: SnapshotOptions = {},
 ): Promise<SnapshotResult> {
   const admin = kafka.admin();
-  const groupId = `kstream-snapshot-${Bun.randomUUIDv7()}`;
   let endOffsets: Map<number, bigint>;
   try {
     await admin.connect();
@@ -47,19 +47,17 @@ export async function readTopicSnapshot(
     if (options.partitions) for (const [partition, end] of endOffsets) if (!options.partitions.has(partition)) positions.set(partition, end);
     const remaining = new Set([...endOffsets].filter(([partition, end]) => positions.get(partition)! < end).map(([partition]) => partition));
     let messages = 0;
-    if (remaining.size > 0) messages = await consume(kafka, groupId, topic, positions, endOffsets, remaining, onMessages, options.timeoutMs);
+    if (remaining.size > 0) messages = await consume(kafka, topic, positions, endOffsets, remaining, onMessages, options.timeoutMs);
     return { endOffsets, messages };
   } catch (error) {
     throw toKafkaError(error, `cannot read topic ${topic}`, { topic });
   } finally {
-    await admin.deleteGroups([groupId]).catch(() => undefined);
     await admin.disconnect();
   }
 }
 
 async function consume(
   kafka: Kafka,
-  groupId: string,
   topic: string,
   positions: Map<number, bigint>,
   endOffsets: Map<number, bigint>,
@@ -67,52 +65,41 @@ async function consume(
   onMessages: (partition: number, messages: KafkaMessage[]) => void | Promise<void>,
   timeoutMs = 10 * 60_000,
 ): Promise<number> {
-  const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 200, maxBytesPerPartition: 2 * 1024 * 1024, maxBytes: 8 * 1024 * 1024 });
   let count = 0;
   let failure: unknown;
-  let done!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    done = resolve;
-  });
-  // Batches of only transaction markers never reach eachBatch; this event sees every batch.
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    if (payload.topic !== topic) return;
-    if (BigInt(payload.lastOffset) + 1n >= endOffsets.get(payload.partition)!) {
-      remaining.delete(payload.partition);
-      if (remaining.size === 0) done();
-    }
-  });
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (!payload.restart) {
-      failure = payload.error;
-      done();
-    }
-  });
-  const timer = setTimeout(() => {
-    failure = new KafkaError(`reading ${topic} did not reach its end offsets within ${Math.round(timeoutMs / 1000)} s`, { context: { topic } });
-    done();
-  }, timeoutMs);
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch, heartbeat }) => {
-        const end = endOffsets.get(batch.partition)!;
-        const wanted = batch.messages.filter((message) => BigInt(message.offset) < end);
-        if (wanted.length > 0) {
-          count += wanted.length;
-          await onMessages(batch.partition, wanted);
+  await readThroughThrowawayGroup(kafka, {
+    groupPrefix: "kstream-snapshot",
+    consumer: { readUncommitted: false, maxWaitTimeInMs: 200, maxBytesPerPartition: 2 * 1024 * 1024, maxBytes: 8 * 1024 * 1024 },
+    topics: [topic],
+    fromBeginning: true,
+    seek: [...positions].map(([partition, position]) => ({ topic, partition, offset: position.toString() })),
+    timeoutMs,
+    // Batches of only transaction markers never reach eachBatch; this event sees every batch.
+    listen: (consumer, stop) =>
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (payload.topic !== topic) return;
+        if (BigInt(payload.lastOffset) + 1n >= endOffsets.get(payload.partition)!) {
+          remaining.delete(payload.partition);
+          if (remaining.size === 0) stop();
         }
-        await heartbeat();
-      },
-    });
-    for (const [partition, position] of positions) consumer.seek({ topic, partition, offset: position.toString() });
-    await finished;
-  } finally {
-    clearTimeout(timer);
-    await consumer.disconnect();
-  }
+      }),
+    eachBatch: async ({ batch, heartbeat }) => {
+      const end = endOffsets.get(batch.partition)!;
+      const wanted = batch.messages.filter((message) => BigInt(message.offset) < end);
+      if (wanted.length > 0) {
+        count += wanted.length;
+        await onMessages(batch.partition, wanted);
+      }
+      await heartbeat();
+    },
+    onCrash: (error, restart) => {
+      if (!restart) failure = error;
+      return !restart;
+    },
+    onTimeout: () => {
+      failure = new KafkaError(`reading ${topic} did not reach its end offsets within ${Math.round(timeoutMs / 1000)} s`, { context: { topic } });
+    },
+  });
   if (failure !== undefined) throw failure;
   return count;
 }
