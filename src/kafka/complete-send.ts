@@ -2,8 +2,8 @@
  * Sends messages whose partitions are set, and makes sure every partition was answered. kafkajs
  * 2.2.4 loses messages when a partition's leader moves during a send: the retry regroups the
  * messages by the new leaders but skips every broker that already answered, so a partition that
- * moved to such a broker is never sent, and the send still resolves. (Found by killing a leader
- * mid-produce on a 3-node cluster: ~170 records lost, exit 0.) The partitions without an answer are
+ * moved to such a broker is never sent, and the send still resolves. Invariant here: a send
+ * returns only once every partition it carried is acknowledged (fault scenario 3). The partitions without an answer are
  * sent again here; the idempotent producer gives them the same sequence numbers as the failed
  * attempt (kafkajs rolls them back when a request fails), so a batch that did reach the log before
  * its leader died is recognised by the broker as a duplicate instead of being written twice.

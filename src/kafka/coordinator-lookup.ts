@@ -2,8 +2,8 @@
  * Makes "Failed to find group coordinator" retriable. kafkajs asks every known broker for the
  * group's (or the transaction's) coordinator and, when none answers, throws
  * KafkaJSGroupCoordinatorNotFound as a non-retriable error: during a broker restart the consumer
- * then crashes without restarting and stream-clean ends although kafka.retry_limit has not run out
- * (found by scripts/faults.sh, scenario 2b; kafkajs issues #1445 and #1630, open). No broker
+ * would then crash without restarting and stream-clean end although kafka.retry_limit has not run
+ * out (kafkajs issues #1445 and #1630, open; fault scenario 2b pins it). No broker
  * answering is an outage, not a verdict: the error is marked as the "coordinator not available"
  * kafkajs already retries (refreshing its metadata between attempts), and as retriable, so the
  * consumer restarts and kstream's own bounded retries apply, all within kafka.retry_limit.
