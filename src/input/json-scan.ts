@@ -7,6 +7,8 @@
  * retries with more bytes. Iterative, so no nesting depth can overflow the stack.
  */
 
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, CR, DOT, LF, MINUS, NINE, OPEN_BRACE, OPEN_BRACKET, QUOTE, SPACE, TAB, ZERO } from "./bytes.ts";
+
 export const SCAN_OK = 0;
 /** The bytes ran out before the value ended and more may come. */
 export const SCAN_INCOMPLETE = 1;
@@ -19,9 +21,13 @@ export const ID_PLAIN_STRING = 2;
 /** A string id with escapes: the key needs JSON decoding. */
 export const ID_ESCAPED_STRING = 3;
 
+/** Numbers (not strings) because the hot loop compares them; the types keep them to their few values. */
+export type ScanStatus = typeof SCAN_OK | typeof SCAN_INCOMPLETE | typeof SCAN_ERROR;
+export type IdKind = typeof ID_NONE | typeof ID_NUMBER | typeof ID_PLAIN_STRING | typeof ID_ESCAPED_STRING;
+
 /** Reusable scratch and result of `scanValue`; one per reader, so the hot loop allocates nothing. */
 export interface ScanState {
-  status: number;
+  status: ScanStatus;
   /** Index just past the value (SCAN_OK). */
   end: number;
   /** Where the problem is (SCAN_ERROR): a byte index into the scanned array. */
@@ -34,7 +40,7 @@ export interface ScanState {
   compactLength: number;
   compact: Uint8Array;
   /** The top-level `id` value (last one wins, as in JSON.parse), as offsets into the compact text. */
-  idKind: number;
+  idKind: IdKind;
   idStart: number;
   idEnd: number;
   /** Open containers: OBJECT or ARRAY per depth. */
@@ -61,22 +67,6 @@ export function createScanState(): ScanState {
   };
 }
 
-const TAB = 0x09;
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
-const QUOTE = 0x22;
-const COMMA = 0x2c;
-const MINUS = 0x2d;
-const DOT = 0x2e;
-const ZERO = 0x30;
-const NINE = 0x39;
-const COLON = 0x3a;
-const OPEN_BRACKET = 0x5b;
-const BACKSLASH = 0x5c;
-const CLOSE_BRACKET = 0x5d;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
 
 const OBJECT = 1;
 const ARRAY = 2;

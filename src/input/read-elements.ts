@@ -19,15 +19,11 @@ import {
   scanValue,
   type ScanState,
 } from "./json-scan.ts";
+import { CLOSE_BRACKET, COMMA, LF, OPEN_BRACKET } from "./bytes.ts";
 
 export type InputItem =
   | { readonly kind: "element"; readonly json: string; readonly key: string | undefined; readonly line: number; readonly bytes: number }
   | { readonly kind: "rejected"; readonly line: number; readonly reason: string };
-
-const LF = 0x0a;
-const COMMA = 0x2c;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
 
 /** Past this, a buffer that held one huge element is dropped once that element is done. */
 const KEEP_BUFFER_BYTES = 8 * 1024 * 1024;

@@ -30,6 +30,24 @@ describe("the kstream binary", () => {
     expect(result.stderr).toContain("frobnicate");
   });
 
+  test("with --json a failure is also a JSON document on stdout carrying the error's stable code", async () => {
+    const ws = createWorkspace("jsonfailure", "[rules]\ndefault_ip = \"999.1.1.1\"\n");
+    const result = await ws.run(["produce", "--dry-run", "--json"]);
+    expect(result.exitCode).toBe(2);
+    const failure = JSON.parse(result.stdout) as { error: { code: string; exit_code: number; command: string; message: string } };
+    expect(failure.error).toMatchObject({ code: "KSTREAM_CONFIG", exit_code: 2, command: "produce" });
+    expect(failure.error.message).toContain("rules.default_ip");
+  });
+
+  test("a bad flag value with --json reports the usage code, and without --json stdout stays empty", async () => {
+    const withJson = await runKstream(["produce", "--dry-run", "--rate", "fast", "--json"]);
+    expect(withJson.exitCode).toBe(2);
+    expect(JSON.parse(withJson.stdout).error.code).toBe("KSTREAM_USAGE");
+    const without = await runKstream(["produce", "--dry-run", "--rate", "fast"]);
+    expect(without.exitCode).toBe(2);
+    expect(without.stdout).toBe("");
+  });
+
   test("a bad config exits 2 with the key path and the file, in one line", async () => {
     const ws = createWorkspace("badconfig", "[rules]\ndefault_ip = \"999.1.1.1\"\n");
     const result = await ws.run(["produce", "--dry-run"]);
