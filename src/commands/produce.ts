@@ -1,11 +1,16 @@
 /**
  * `kstream produce [FILE]`: publish a JSON array / NDJSON file (or stdin) onto the input topic,
- * counted in the ledger. Flags → config → the produce job → summary and exit code.
+ * counted in the ledger. Flags → config → the produce job's options and sink → summary and exit code.
  */
 import { defineCommand } from "citty";
+import { durationMs } from "../config/duration.ts";
+import type { Config } from "../config/schema.ts";
 import { ExitCode } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
+import { kstreamTopics, topicLayout } from "../kafka/topics.ts";
+import type { KafkaSinkSettings, ProduceOptions } from "../produce/options.ts";
 import { produceRecords, type ProduceSummary } from "../produce/run.ts";
+import { kafkaSink, openDryRunSink } from "../produce/sink.ts";
 import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { formatCount } from "../ui/progress.ts";
@@ -33,15 +38,14 @@ export const produceCommand = defineCommand({
       { "produce.input": "FILE argument", "produce.rate": "--rate", "produce.name": "--name", "topics.input": "--topic" },
     );
     const { config } = loaded;
-    const limit = numberFlag(args.limit, "limit", { integer: true });
-    const dryRun = args["dry-run"];
-    const ledger = dryRun ? undefined : openConfiguredLedger(config);
+    const options = produceOptions(config, numberFlag(args.limit, "limit", { integer: true }));
+    const ledger = args["dry-run"] ? undefined : openConfiguredLedger(config);
     try {
-      const summary = await produceRecords(createKafka(config, loaded.secrets, "producer"), ledger, {
-        source: config.produce.input,
-        limit,
-        dryRun,
-      });
+      // Built for a dry run too, which never connects it: a client config kafkajs cannot use (SASL
+      // without a password, an unreadable CA file) fails both kinds of run alike.
+      const context = createKafka(config, loaded.secrets, "producer");
+      const sink = ledger ? kafkaSink(context, ledger, kafkaSinkSettings(config)) : openDryRunSink;
+      const summary = await produceRecords(options, sink);
       log.success(describeSummary(summary));
       if (args.json) await writeStdout(toJson(summary));
       return ExitCode.ok;
@@ -50,6 +54,34 @@ export const produceCommand = defineCommand({
     }
   },
 });
+
+/** The produce loop's options from the config (flags already applied). */
+export function produceOptions(config: Config, limit: number | undefined): ProduceOptions {
+  return {
+    source: config.produce.input,
+    limit,
+    producer: config.produce.name,
+    topic: config.topics.input,
+    rate: config.produce.rate,
+    batchSize: config.produce.batch_size,
+  };
+}
+
+/** The Kafka sink's settings from the config (flags already applied). */
+export function kafkaSinkSettings(config: Config): KafkaSinkSettings {
+  return {
+    brokers: config.kafka.brokers.join(","),
+    producer: config.produce.name,
+    topic: config.topics.input,
+    deadLetterTopic: config.topics.dead_letter,
+    topics: kstreamTopics(config),
+    layout: topicLayout(config),
+    rate: config.produce.rate,
+    compression: config.produce.compression,
+    heartbeatTimeoutMs: durationMs(config.ledger.heartbeat_timeout),
+    retryLimitMs: durationMs(config.kafka.retry_limit),
+  };
+}
 
 function describeSummary(summary: ProduceSummary): string {
   const verb = summary.status === "dry-run" ? "parsed" : "sent";
