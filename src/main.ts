@@ -12,6 +12,19 @@ import { installSignalHandlers } from "./ui/shutdown.ts";
 
 type Loader = () => Promise<CommandDef<any>>;
 
+// Set by scripts/build.sh (bun build --define); absent when run from source with `bun src/main.ts`.
+declare const KSTREAM_VERSION: string | undefined;
+declare const KSTREAM_COMMIT: string | undefined;
+declare const KSTREAM_BUILT: string | undefined;
+
+/** What `kstream --version` prints: enough to tell which build a cron job or a bug report ran. */
+function versionText(): string {
+  const version = typeof KSTREAM_VERSION === "string" ? KSTREAM_VERSION : packageJson.version;
+  const commit = typeof KSTREAM_COMMIT === "string" ? KSTREAM_COMMIT : "unknown";
+  const built = typeof KSTREAM_BUILT === "string" ? KSTREAM_BUILT : "not built (run from source)";
+  return `kstream ${version}\ncommit ${commit}\nbuilt ${built}\nbun ${Bun.version} (${process.platform}-${process.arch})\n`;
+}
+
 const subCommands: Record<string, Loader> = {
   produce: () => import("./commands/produce.ts").then((m) => m.produceCommand),
   "stream-clean": () => import("./commands/stream-clean.ts").then((m) => m.streamCleanCommand),
@@ -29,7 +42,7 @@ const root: CommandDef = {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === "--version" || name === "-v") {
-    process.stdout.write(`${packageJson.version}\n`);
+    process.stdout.write(versionText());
     return ExitCode.ok;
   }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {

@@ -1,6 +1,7 @@
 /**
  * `kstream metrics`: brokers, topics and consumer groups through the admin API, as a table (TTY),
- * `--json`, `--prometheus`, repeated with `--watch`, or served over HTTP with `--serve`.
+ * `--json`, `--prometheus`, repeated with `--watch`, or served over HTTP with `--serve`. With
+ * `--fail-if-*` thresholds a breach is one line on stderr and exit 1 (at the end, when watching).
  */
 import { defineCommand } from "citty";
 import { ExitCode, UsageError } from "../errors.ts";
@@ -8,9 +9,10 @@ import { createKafka } from "../kafka/client.ts";
 import { kstreamTopics } from "../kafka/topics.ts";
 import { formatPrometheus } from "../metrics/format-prometheus.ts";
 import { formatTable } from "../metrics/format-table.ts";
+import { breachKey, hasThresholds, type Thresholds } from "../metrics/health.ts";
 import { createObserver, watchReports } from "../metrics/run.ts";
 import { serveMetrics } from "../metrics/serve.ts";
-import type { MetricsReport } from "../metrics/types.ts";
+import type { BreachReport, MetricsReport } from "../metrics/types.ts";
 import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { whenShutdown } from "../ui/shutdown.ts";
@@ -30,6 +32,11 @@ export const metricsCommand = defineCommand({
     host: { type: "string", description: "address --serve listens on", default: "127.0.0.1", valueHint: "ADDRESS" },
     interval: { type: "string", description: "seconds between the two samples rates come from", default: "1", valueHint: "SECONDS" },
     timeout: { type: "string", description: "give up when the brokers have not answered within SECONDS", default: "10", valueHint: "SECONDS" },
+    "status-window": { type: "string", description: "seconds of samples a group's status (OK/LAGGING/STALLED/STOPPED) is judged over", default: "60", valueHint: "SECONDS" },
+    "fail-if-lag": { type: "string", description: "exit 1 when a group's lag is above N messages", valueHint: "N" },
+    "fail-if-lag-seconds": { type: "string", description: "exit 1 when a group's oldest unconsumed record is older than S seconds", valueHint: "S" },
+    "fail-if-under-replicated": { type: "boolean", description: "exit 1 when a reported topic has an under-replicated partition", default: false },
+    "fail-if-group-empty": { type: "boolean", description: "exit 1 when a group has no members (or does not exist)", default: false },
     ...commonArgs,
   },
   async run({ args, rawArgs }) {
@@ -40,6 +47,12 @@ export const metricsCommand = defineCommand({
     if (servePort !== undefined && (watchSeconds !== undefined || args.json || args.prometheus)) {
       throw new UsageError("--serve answers /metrics itself: it takes no --watch, --json or --prometheus");
     }
+    const thresholds: Thresholds = {
+      lag: numberFlag(args["fail-if-lag"], "fail-if-lag", { integer: true, min: 0 }),
+      lagSeconds: numberFlag(args["fail-if-lag-seconds"], "fail-if-lag-seconds", { min: 0 }),
+      underReplicated: args["fail-if-under-replicated"],
+      groupEmpty: args["fail-if-group-empty"],
+    };
     const topics = repeatedFlag(rawArgs, "topic");
     const groups = repeatedFlag(rawArgs, "group");
     const observer = createObserver(createKafka(config, secrets, "metrics").kafka, {
@@ -54,10 +67,12 @@ export const metricsCommand = defineCommand({
       intervalMs: numberFlag(args.interval, "interval", { min: 0 })! * 1000,
       timeoutMs: numberFlag(args.timeout, "timeout", { min: 0.1 })! * 1000,
       brokers: config.kafka.brokers,
+      statusWindowMs: numberFlag(args["status-window"], "status-window", { min: 0 })! * 1000,
+      thresholds,
     });
     try {
       if (servePort !== undefined) {
-        const server = serveMetrics(observer, { hostname: args.host, port: servePort });
+        const server = serveMetrics(observer, { hostname: args.host, port: servePort, thresholds: hasThresholds(thresholds) });
         log.info(`serving ${server.url}/metrics and ${server.url}/healthz until Ctrl-C`);
         await whenShutdown();
         await server.stop();
@@ -65,14 +80,43 @@ export const metricsCommand = defineCommand({
       }
       const tty = process.stdout.isTTY === true;
       const render = renderer({ json: args.json, prometheus: args.prometheus, tty, color: tty && !process.env.NO_COLOR, watching: watchSeconds !== undefined });
-      if (watchSeconds === undefined) await render(await observer.observe());
-      else await watchReports(observer, watchSeconds * 1000, render);
-      return ExitCode.ok;
+      const breaches = breachLog(watchSeconds !== undefined);
+      const show = async (report: MetricsReport) => {
+        await render(report);
+        breaches.note(report);
+      };
+      if (watchSeconds === undefined) await show(await observer.observe());
+      else await watchReports(observer, watchSeconds * 1000, show);
+      return breaches.seen ? ExitCode.failure : ExitCode.ok;
     } finally {
       await observer.close();
     }
   },
 });
+
+/**
+ * Breaches on stderr, one line each. A single report prints all of its own; a watch prints a
+ * breach when it starts (not again every interval while it lasts) and says when it clears, and
+ * remembers that one happened so the run exits 1 when it ends.
+ */
+function breachLog(watching: boolean) {
+  let active = new Map<string, BreachReport>();
+  let seen = false;
+  return {
+    get seen() {
+      return seen;
+    },
+    note(report: MetricsReport) {
+      const now = new Map(report.breaches.map((breach) => [breachKey(breach), breach]));
+      for (const [key, breach] of now) if (!watching || !active.has(key)) log.error(`breach: ${breach.message}`);
+      if (watching) {
+        for (const [key, breach] of active) if (!now.has(key)) log.info(`cleared: ${breach.group !== null ? `group ${breach.group}` : `topic ${breach.topic}`} is back within --fail-if-${breach.check.replace(/_/g, "-")}`);
+      }
+      seen ||= now.size > 0;
+      active = now;
+    },
+  };
+}
 
 interface RenderOptions {
   readonly json: boolean;

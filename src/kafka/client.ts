@@ -11,6 +11,7 @@ import { durationMs } from "../config/duration.ts";
 import { ConfigError, errnoOf } from "../errors.ts";
 import { isVerbose, log } from "../ui/log.ts";
 import { installKafkajsPatches } from "./patches.ts";
+import { retriableNoise } from "./retriable-noise.ts";
 
 export interface KafkaContext {
   readonly kafka: Kafka;
@@ -95,10 +96,12 @@ function tlsOptions(config: Config, secrets: Secrets): KafkaConfig["ssl"] {
  * "coordinator not available", for one). Those per-request lines go to debug; failures that
  * matter reach us as thrown errors and are reported once, at the top. A broker that stays
  * unreachable is the exception: after a few seconds a warning says so (again every 10 s), so
- * someone watching a run wait through an outage sees why it is not moving.
+ * someone watching a run wait through an outage sees why it is not moving. A broker's retriable
+ * answers (retriable-noise.ts) are debug too, until one request keeps getting them.
  */
 const routeToConsola = (retryLimit: string): logCreator => {
   const outage = unreachableBrokerWarnings(retryLimit);
+  const noise = retriableNoise();
   return () => ({ namespace, level, log: entry }) => {
     const { message, ...extra } = entry;
     // kstream bounds retries on purpose (kafka.retry_limit) so an unreachable cluster ends the run
@@ -119,7 +122,9 @@ const routeToConsola = (retryLimit: string): logCreator => {
       /Restarting the consumer/.test(message);
     if (level === logLevel.ERROR || level === logLevel.WARN) {
       if (namespace === "Connection") outage.failed(String(extra.broker ?? "a broker"), message);
-      if (perRequestNoise) log.debug(line);
+      const verdict = noise(String(namespace ?? ""), message, extra, Date.now());
+      if (verdict.kind === "persistent") log.warn(verdict.summary);
+      if (perRequestNoise || verdict.kind !== "other") log.debug(line);
       else log.warn(line);
     } else if (level === logLevel.INFO) log.debug(line);
     else log.trace(line);

@@ -30,3 +30,8 @@ declare module "kafkajs/src/cluster/index.js" {
     findGroupCoordinatorMetadata(args: { groupId: string; coordinatorType?: number }): Promise<unknown>;
   }
 }
+
+declare module "kafkajs/src/protocol/error.js" {
+  /** Every Kafka protocol error kafkajs knows, with whether the protocol says a retry may succeed. */
+  export const errorCodes: readonly { type: string; code: number; retriable: boolean; message: string }[];
+}

@@ -25,6 +25,8 @@ export interface ResolvedSelection {
   readonly groups: string[];
   /** Defaults that do not exist (yet): reported as a warning, not an error. */
   readonly absent: string[];
+  /** The selected groups among them (for --fail-if-group-empty: a group never started is empty). */
+  readonly absentGroups: string[];
 }
 
 /** Turns the selection into names that exist; an unknown name the user gave is a KafkaError. */
@@ -44,7 +46,8 @@ export async function resolveSelection(admin: Admin, selection: Selection): Prom
     ? [...existingTopics].filter((name) => !name.startsWith("__")).sort()
     : pick(unique(selection.topics), existingTopics, selection.explicitTopics, "topic");
   const groups = selection.allGroups ? [...existingGroups].sort() : pick(unique(selection.groups), existingGroups, selection.explicitGroups, "consumer group");
-  return { topics, groups, absent };
+  const absentGroups = selection.allGroups ? [] : unique(selection.groups).filter((name) => !existingGroups.has(name));
+  return { topics, groups, absent, absentGroups };
 }
 
 export async function takeSample(admin: Admin, selection: { topics: readonly string[]; groups: readonly string[] }): Promise<Sample> {

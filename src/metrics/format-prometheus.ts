@@ -2,9 +2,11 @@
  * The metrics report in the Prometheus text exposition format (version 0.0.4): one family per
  * metric with `# HELP` and `# TYPE` before its samples, every family's samples together, label
  * values escaped, names in the `kstream_<subject>_<what>` style of kafka_exporter. Unknown values
- * (lag in seconds that could not be read) are left out rather than written as NaN.
+ * (lag in seconds that could not be read) are left out rather than written as NaN. A group's
+ * status is a state set (one sample per status, 1 for the current one), so alerts can match
+ * `kstream_consumergroup_status{status="STALLED"} == 1`.
  */
-import type { MetricsReport } from "./types.ts";
+import { GROUP_STATUSES, type MetricsReport } from "./types.ts";
 
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -18,7 +20,7 @@ interface Family {
 }
 
 export function formatPrometheus(report: MetricsReport): string {
-  const { cluster, topics, groups } = report;
+  const { cluster, topics, groups, breaches } = report;
   const partitions = topics.flatMap((t) => t.partitions.map((p) => ({ labels: { topic: t.name, partition: p.partition }, p })));
   const groupPartitions = groups.flatMap((g) => g.partitions.map((p) => ({ labels: { group: g.group_id, topic: p.topic, partition: p.partition }, p })));
   const families: Family[] = [
@@ -55,6 +57,11 @@ export function formatPrometheus(report: MetricsReport): string {
     { name: "kstream_topic_partition_in_sync_replicas", help: "In-sync replicas of the partition", samples: partitions.map(({ labels, p }) => [labels, p.in_sync_replicas.length]) },
     { name: "kstream_topic_partition_under_replicated", help: "1 when the partition has fewer in-sync replicas than replicas", samples: partitions.map(({ labels, p }) => [labels, p.under_replicated]) },
     { name: "kstream_consumergroup_state", help: "1 for the group's current state (Stable, Empty, PreparingRebalance, ...)", samples: groups.map((g) => [{ group: g.group_id, state: g.state }, 1]) },
+    {
+      name: "kstream_consumergroup_status",
+      help: "1 for the group's status over the status window (OK, LAGGING, STALLED, STOPPED), 0 for the others",
+      samples: groups.flatMap((g) => GROUP_STATUSES.map((status) => [{ group: g.group_id, status }, g.status === status] as const)),
+    },
     { name: "kstream_consumergroup_members", help: "Members of the consumer group", samples: groups.map((g) => [{ group: g.group_id }, g.members.length]) },
     {
       name: "kstream_consumergroup_current_offset",
@@ -82,6 +89,12 @@ export function formatPrometheus(report: MetricsReport): string {
       name: "kstream_consumergroup_catch_up_seconds",
       help: "Estimated seconds until the group has no lag, at its current consumption rate (absent when it consumes nothing)",
       samples: groups.map((g) => [{ group: g.group_id }, g.catch_up_seconds]),
+    },
+    { name: "kstream_breaches", help: "Thresholds (--fail-if-*) this report crosses; 0 when none is set or none is crossed", samples: [[{}, breaches.length]] },
+    {
+      name: "kstream_breach",
+      help: "One sample per threshold crossed, always 1; check is lag, lag_seconds, under_replicated or group_empty",
+      samples: breaches.map((b) => [{ check: b.check, group: b.group ?? "", topic: b.topic ?? "" }, 1]),
     },
   ];
   return families.map(formatFamily).join("");

@@ -1,7 +1,8 @@
 /**
  * The metrics report as text for a person: cluster, then each topic with its partitions, then
  * each consumer group with its members and per-partition lag. Thousands separators throughout;
- * with `color`, growing lag in red and under-replicated partitions in yellow.
+ * with `color`, growing lag and a status other than OK in red, under-replicated partitions in
+ * yellow; the thresholds crossed, if any, last.
  */
 import { renderTable } from "../ui/table.ts";
 import type { GroupReport, MetricsReport, TopicReport } from "./types.ts";
@@ -22,6 +23,7 @@ export function formatTable(report: MetricsReport, options: TableFormatOptions):
     ),
   ].join("\n");
   const blocks = [clusterBlock, ...report.topics.map((topic) => formatTopic(topic, paint)), ...report.groups.map((group) => formatGroup(group, paint))];
+  if (report.breaches.length > 0) blocks.push([paint.red(`${plural(report.breaches.length, "breach")}:`), ...report.breaches.map((b) => `  ${b.message}`)].join("\n"));
   return `${blocks.join("\n\n")}\n`;
 }
 
@@ -49,6 +51,7 @@ function formatGroup(group: GroupReport, paint: Painter): string {
   const lag = group.lag_growing ? paint.red(`${count(group.lag)} (growing)`) : count(group.lag);
   const heading = [
     `group ${group.group_id}`,
+    group.status === "OK" ? group.status : paint.red(group.status),
     group.state,
     plural(group.members.length, "member"),
     `lag ${lag}`,
@@ -89,7 +92,7 @@ function painter(color: boolean): Painter {
 }
 
 const count = (value: number): string => value.toLocaleString("en-US");
-const plural = (n: number, noun: string): string => `${count(n)} ${noun}${n === 1 ? "" : "s"}`;
+const plural = (n: number, noun: string): string => `${count(n)} ${noun}${n === 1 ? "" : /(s|ch)$/.test(noun) ? "es" : "s"}`;
 const rateText = (value: number): string => value.toLocaleString("en-US", { maximumFractionDigits: 1, minimumFractionDigits: 1 });
 const perSecond = (value: number): string => `${rateText(value)}/s`;
 

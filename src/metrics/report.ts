@@ -1,8 +1,10 @@
 /**
  * Pure arithmetic of `kstream metrics`: from two samples taken some seconds apart (and the
  * timestamps of the oldest unconsumed records) to the report: message counts, rates, lag in
- * messages and in seconds, time to catch up. No I/O, so every figure is tested without a broker.
+ * messages and in seconds, time to catch up, each group's status over the window of samples seen.
+ * No I/O, so every figure is tested without a broker.
  */
+import { type GroupObservation, groupStatus, observeGroup } from "./health.ts";
 import {
   type GroupPartitionReport,
   type GroupReport,
@@ -23,15 +25,19 @@ export interface ReportInput {
   /** The topics to report (the sample also holds the topics of the selected groups). */
   readonly topics: readonly string[];
   readonly timestamps: RecordTimestamps;
+  /** Earlier samples, oldest first, the group statuses are judged over; default: the previous one. */
+  readonly window?: readonly Sample[];
 }
 
-export function buildReport({ previous, current, topics, timestamps }: ReportInput): MetricsReport {
+export function buildReport({ previous, current, topics, timestamps, window }: ReportInput): MetricsReport {
+  const history = [...(window ?? (previous ? [previous] : [])), current];
   const seconds = previous ? Math.max(0, (current.takenAt - previous.takenAt) / 1000) : 0;
   const topicsByName = new Map(current.topics.map((topic) => [topic.name, topic]));
   const previousTopics = new Map((previous?.topics ?? []).map((topic) => [topic.name, topic]));
   return {
     taken_at: new Date(current.takenAt).toISOString(),
     interval_seconds: round(seconds, 3),
+    status_window_seconds: round((current.takenAt - history[0]!.takenAt) / 1000, 3),
     cluster: {
       cluster_id: current.clusterId,
       controller_id: current.controllerId,
@@ -44,9 +50,18 @@ export function buildReport({ previous, current, topics, timestamps }: ReportInp
       return topic ? [topicReport(topic, previousTopics.get(name), seconds)] : [];
     }),
     groups: current.groups.map((group) =>
-      groupReport(group, previous?.groups.find((g) => g.groupId === group.groupId), current, previous, timestamps, seconds),
+      groupReport(group, previous?.groups.find((g) => g.groupId === group.groupId), current, previous, timestamps, seconds, observations(group.groupId, history)),
     ),
+    breaches: [],
   };
+}
+
+/** The group as each sample of the window saw it (samples from before it existed are skipped). */
+function observations(groupId: string, history: readonly Sample[]): GroupObservation[] {
+  return history.flatMap((sample) => {
+    const group = sample.groups.find((g) => g.groupId === groupId);
+    return group ? [observeGroup(sample.takenAt, group.members.length, groupPositions(group, sample))] : [];
+  });
 }
 
 function topicReport(topic: TopicSample, previous: TopicSample | undefined, seconds: number): TopicReport {
@@ -130,6 +145,7 @@ function groupReport(
   previous: Sample | undefined,
   timestamps: RecordTimestamps,
   seconds: number,
+  window: readonly GroupObservation[],
 ): GroupReport {
   const before = new Map((previousGroup?.committed ?? []).map((c) => [partitionKey(c.topic, c.partition), c.committed]));
   const owner = new Map<string, string>();
@@ -158,6 +174,7 @@ function groupReport(
   return {
     group_id: group.groupId,
     state: group.state,
+    status: groupStatus(window),
     protocol_type: group.protocolType,
     members: group.members.map((member) => ({
       member_id: member.memberId,

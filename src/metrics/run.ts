@@ -1,8 +1,9 @@
 /**
  * The `kstream metrics` job: an observer that keeps one admin connection and the previous sample,
  * so every report has rates (two samples `interval` apart the first time, then the previous
- * report's sample), lag in seconds from real record timestamps, and a bounded wait: brokers that
- * do not answer within the timeout end the report with a KafkaError instead of a hang.
+ * report's sample), lag in seconds from real record timestamps, the samples of the status window
+ * (group statuses), the thresholds' breaches, and a bounded wait: brokers that do not answer
+ * within the timeout end the report with a KafkaError instead of a hang.
  */
 import type { Admin, Kafka } from "kafkajs";
 import { KafkaError } from "../errors.ts";
@@ -10,6 +11,7 @@ import { readRecordTimestamps } from "../kafka/record-timestamps.ts";
 import { log } from "../ui/log.ts";
 import { shutdownSignal } from "../ui/shutdown.ts";
 import { resolveSelection, type Selection, takeSample } from "./collect.ts";
+import { findBreaches, type Thresholds } from "./health.ts";
 import { buildReport, oldestUnconsumed } from "./report.ts";
 import type { MetricsReport, Sample } from "./types.ts";
 
@@ -21,6 +23,9 @@ export interface ObserverOptions {
   readonly timeoutMs: number;
   /** For the timeout message: which brokers did not answer. */
   readonly brokers: readonly string[];
+  /** How far back group statuses look: samples older than this are dropped. */
+  readonly statusWindowMs: number;
+  readonly thresholds: Thresholds;
 }
 
 export interface Observer {
@@ -36,6 +41,8 @@ const STALE_SAMPLE_MS = 10 * 60_000;
 export function createObserver(kafka: Kafka, options: ObserverOptions): Observer {
   let admin: Admin | undefined;
   let previous: Sample | undefined;
+  // Samples within the status window before the current one, oldest first.
+  let window: Sample[] = [];
   // Reports are taken one at a time (scrapes may overlap); each waits for the one before.
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -72,14 +79,19 @@ export function createObserver(kafka: Kafka, options: ObserverOptions): Observer
         let current = await takeSample(client, selected);
         if (!previous || current.takenAt - previous.takenAt > STALE_SAMPLE_MS) {
           previous = current;
+          window = [];
           await sleep(options.intervalMs);
           current = await takeSample(client, selected);
         }
+        window = [...window, previous].filter((sample) => current.takenAt - sample.takenAt <= options.statusWindowMs);
+        // Two samples at least, however short the window: rates and movement need them.
+        if (window.length === 0) window = [previous];
         const positions = current.groups.flatMap((group) => oldestUnconsumed(group, current));
         // What is left of the time budget, keeping a margin to build and print the report.
         const budget = Math.max(500, Math.min(10_000, options.timeoutMs - (Date.now() - started) - 500));
         const timestamps = await readRecordTimestamps(kafka, positions, budget);
-        const report = buildReport({ previous, current, topics: selected.topics, timestamps });
+        const report = buildReport({ previous, current, topics: selected.topics, timestamps, window });
+        report.breaches = findBreaches(report, options.thresholds, selected.absentGroups);
         previous = current;
         return report;
       }),

@@ -1,7 +1,8 @@
 /**
  * `kstream metrics --serve PORT`: Bun's own HTTP server with `/metrics` (a fresh report in the
  * Prometheus text format on every scrape) and `/healthz` (200 when the brokers answer, 503 with
- * the reason when not), for Prometheus to scrape kstream directly.
+ * the reason when not; with thresholds, also 503 while a fresh report breaches one), for
+ * Prometheus to scrape kstream directly and for a load balancer or orchestrator to probe it.
  */
 import { describeError } from "../errors.ts";
 import { log } from "../ui/log.ts";
@@ -11,6 +12,8 @@ import type { Observer } from "./run.ts";
 export interface ServeOptions {
   readonly hostname: string;
   readonly port: number;
+  /** --fail-if-* flags were given: /healthz judges a fresh report, not just the brokers' answer. */
+  readonly thresholds: boolean;
 }
 
 export function serveMetrics(observer: Observer, options: ServeOptions): { url: string; stop(): Promise<void> } {
@@ -32,6 +35,11 @@ export function serveMetrics(observer: Observer, options: ServeOptions): { url: 
       }
       if (path === "/healthz") {
         try {
+          if (options.thresholds) {
+            const report = await observer.observe();
+            const body = { brokers: report.cluster.brokers.length, controller_id: report.cluster.controller_id, breaches: report.breaches };
+            return Response.json({ status: report.breaches.length ? "breached" : "ok", ...body }, { status: report.breaches.length ? 503 : 200 });
+          }
           const health = await observer.health();
           return Response.json({ status: "ok", brokers: health.brokers, controller_id: health.controllerId });
         } catch (error) {

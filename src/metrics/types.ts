@@ -116,9 +116,14 @@ export interface MemberReport {
   assignments: { topic: string; partitions: number[] }[];
 }
 
+/** OK, or what is wrong with a group, judged from the samples of the status window. */
+export type GroupStatus = "OK" | "LAGGING" | "STALLED" | "STOPPED";
+export const GROUP_STATUSES: readonly GroupStatus[] = ["OK", "LAGGING", "STALLED", "STOPPED"];
+
 export interface GroupReport {
   group_id: string;
   state: string;
+  status: GroupStatus;
   protocol_type: string;
   members: MemberReport[];
   lag: number;
@@ -131,10 +136,26 @@ export interface GroupReport {
   partitions: GroupPartitionReport[];
 }
 
+/** One `--fail-if-*` threshold crossed by one group or topic. */
+export interface BreachReport {
+  check: "lag" | "lag_seconds" | "under_replicated" | "group_empty";
+  group: string | null;
+  topic: string | null;
+  /** The figure that crossed the line (messages, seconds, partitions; 0 members). */
+  value: number;
+  /** The line itself; null for yes/no checks. */
+  threshold: number | null;
+  message: string;
+}
+
 export interface MetricsReport {
   taken_at: string;
   interval_seconds: number;
+  /** Seconds from the oldest sample the group statuses were judged from to this one. */
+  status_window_seconds: number;
   cluster: { cluster_id: string; controller_id: number | null; brokers: BrokerReport[] };
   topics: TopicReport[];
   groups: GroupReport[];
+  /** The thresholds this report crosses; empty when none is set or none is crossed. */
+  breaches: BreachReport[];
 }

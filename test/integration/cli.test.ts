@@ -6,10 +6,17 @@ import { createWorkspace, runKstream } from "./harness.ts";
 const SUBCOMMANDS = ["produce", "stream-clean", "batch-measure", "recon", "metrics", "config"];
 
 describe("the kstream binary", () => {
-  test("--version prints the package version", async () => {
+  test("--version prints the package version, the git commit it was built from, the build date and the Bun version", async () => {
     const result = await runKstream(["--version"]);
     expect(result.exitCode).toBe(0);
-    expect(result.stdout.trim()).toBe(packageJson.version);
+    const [version, commit, built, bun] = result.stdout.trimEnd().split("\n");
+    expect(version).toBe(`kstream ${packageJson.version}`);
+    // git itself says which commit the work tree is at (dist/ is built from it).
+    const head = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: import.meta.dir }).stdout.toString().trim();
+    expect(commit).toMatch(new RegExp(`^commit ${head}(\\+dirty)?$`));
+    expect(built).toMatch(/^built \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(Date.now() - Date.parse(built!.slice("built ".length))).toBeLessThan(7 * 24 * 3600_000);
+    expect(bun).toBe(`bun ${Bun.version} (${process.platform}-${process.arch})`);
   });
 
   test("--help lists every subcommand", async () => {

@@ -9,7 +9,7 @@ import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import * as v from "valibot";
 import type { MetricsReport } from "../../src/metrics/types.ts";
-import { KSTREAM_BIN, kcatConsume, parseJsonOutput, runKstream, type Workspace, createWorkspace } from "./harness.ts";
+import { BROKER, KSTREAM_BIN, kcatConsume, parseJsonOutput, runKstream, type Workspace, createWorkspace } from "./harness.ts";
 
 const workspaces: Workspace[] = [];
 afterAll(() => {
@@ -23,6 +23,7 @@ const count = v.pipe(v.number(), v.integer(), v.minValue(0));
 const ReportShape = v.strictObject({
   taken_at: v.pipe(v.string(), v.isoTimestamp()),
   interval_seconds: v.number(),
+  status_window_seconds: v.number(),
   cluster: v.strictObject({
     cluster_id: v.string(),
     controller_id: v.nullable(v.number()),
@@ -55,6 +56,7 @@ const ReportShape = v.strictObject({
     v.strictObject({
       group_id: v.string(),
       state: v.string(),
+      status: v.picklist(["OK", "LAGGING", "STALLED", "STOPPED"]),
       protocol_type: v.string(),
       members: v.array(
         v.strictObject({
@@ -83,11 +85,24 @@ const ReportShape = v.strictObject({
       ),
     }),
   ),
+  breaches: v.array(
+    v.strictObject({
+      check: v.picklist(["lag", "lag_seconds", "under_replicated", "group_empty"]),
+      group: v.nullable(v.string()),
+      topic: v.nullable(v.string()),
+      value: v.number(),
+      threshold: v.nullable(v.number()),
+      message: v.string(),
+    }),
+  ),
 });
 
 function records(n: number, from = 0): string {
   return `${Array.from({ length: n }, (_, i) => JSON.stringify({ id: from + i + 1, email: `u${from + i}@x.io`, country: "Chile", ts: "2026-01-01T00:00:00Z" })).join("\n")}\n`;
 }
+
+/** stderr lines that are breaches ("[error] breach: …"). */
+const breachLines = (stderr: string): string[] => stderr.split("\n").filter((line) => line.includes("breach: "));
 
 async function metricsJson(ws: Workspace, args: string[] = []): Promise<MetricsReport> {
   const result = await ws.run(["metrics", "--json", ...args]);
@@ -120,6 +135,25 @@ async function groupWithKnownLag(label: string, consumed: number, pending: numbe
   const secondProduceAt = Date.now();
   expect((await ws.run(["produce", ws.path("second.ndjson")])).exitCode).toBe(0);
   return { ws, secondProduceAt, committed };
+}
+
+/** The address `--serve` announces on stderr (port 0: the system picks one). */
+async function servedUrl(stderr: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stderr.getReader();
+  let seen = "";
+  const deadline = Date.now() + 15_000;
+  try {
+    while (Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+      const url = /(http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(seen)?.[1];
+      if (url) return url;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  throw new Error(`--serve announced no address; stderr:\n${seen}`);
 }
 
 describe("metrics", () => {
@@ -201,8 +235,8 @@ describe("metrics", () => {
 
   test("--prometheus parses with the Prometheus client's own parser and says what --json says", async () => {
     const { ws } = await groupWithKnownLag("metrics-prom", 200, 50);
-    const result = await ws.run(["metrics", "--prometheus"]);
-    expect(result.exitCode).toBe(0);
+    const result = await ws.run(["metrics", "--prometheus", "--fail-if-lag", "10"]);
+    expect(result.exitCode).toBe(1);
     expect(existsSync(PYTHON)).toBe(true); // scripts/setup.sh installs it
     const parser = Bun.spawn(
       [
@@ -228,6 +262,102 @@ print(json.dumps(families))`,
     expect(highs.reduce((sum, [, , value]) => sum + value, 0)).toBe(250);
     expect(byName.get("kstream_consumergroup_lag_seconds")!.samples.length).toBe(3);
     expect(byName.has("kstream_topic_messages_in_per_second")).toBe(true);
+    expect(byName.get("kstream_breaches")!.samples).toEqual([["kstream_breaches", {}, 1]]);
+    expect(byName.get("kstream_breach")!.samples.map(([, labels]) => labels.check)).toEqual(["lag"]);
+    const status = byName.get("kstream_consumergroup_status")!.samples;
+    expect(status.filter(([, , value]) => value === 1).map(([, labels]) => labels.status)).toEqual(["STOPPED"]);
+    expect(status).toHaveLength(4);
+  });
+
+  test("each crossed threshold is one stderr line and a breaches entry, exit 1; within bounds, exit 0", async () => {
+    const { ws } = await groupWithKnownLag("metrics-fail", 200, 50);
+    const breached = await ws.run(["metrics", "--json", "--fail-if-lag", "10", "--fail-if-lag-seconds", "0", "--fail-if-group-empty", "--fail-if-under-replicated"]);
+    expect(breached.exitCode).toBe(1);
+    const report = parseJsonOutput<MetricsReport>(breached);
+    v.parse(ReportShape, report);
+    const group = `it_group_${ws.topics.input.slice("it_in_".length)}`;
+    expect(report.breaches.map((b) => [b.check, b.group, b.value])).toEqual([
+      ["lag", group, 50],
+      ["lag_seconds", group, report.groups[0]!.lag_seconds_max!],
+      ["group_empty", group, 0],
+    ]);
+    expect(breachLines(breached.stderr)).toEqual(report.breaches.map((b) => `[error] breach: ${b.message}`));
+    expect(report.groups[0]!.status).toBe("STOPPED");
+
+    const within = await ws.run(["metrics", "--json", "--fail-if-lag", "50", "--fail-if-under-replicated"]);
+    expect(within.exitCode).toBe(0);
+    expect(parseJsonOutput<MetricsReport>(within).breaches).toEqual([]);
+    expect(within.stderr).toBe("");
+
+    const table = await ws.run(["metrics", "--fail-if-lag", "10"]);
+    expect(table.exitCode).toBe(1);
+    expect(table.stdout).toContain("1 breach:");
+    expect(table.stdout).toMatch(new RegExp(`group ${group}  STOPPED  Empty`));
+  });
+
+  test("a group that never started breaches --fail-if-group-empty", async () => {
+    const ws = createWorkspace("metrics-never");
+    workspaces.push(ws);
+    expect((await ws.run(["produce", "-"], { stdin: "" })).exitCode).toBe(0);
+    const result = await ws.run(["metrics", "--json", "--fail-if-group-empty"]);
+    expect(result.exitCode).toBe(1);
+    expect(parseJsonOutput<MetricsReport>(result).breaches.map((b) => b.check)).toEqual(["group_empty"]);
+    expect(breachLines(result.stderr)).toHaveLength(1);
+  });
+
+  test("a member that consumes without committing is STALLED under --watch; the breach is logged once and the watch exits 1", async () => {
+    const { ws } = await groupWithKnownLag("metrics-stall", 200, 60);
+    const group = `it_group_${ws.topics.input.slice("it_in_".length)}`;
+    // kcat (librdkafka) joins the group and reads, but never commits: a consumer that makes no progress.
+    const kcat = Bun.spawn(["kcat", "-b", BROKER, "-G", group, "-X", "enable.auto.commit=false", "-q", ws.topics.input], { stdout: "ignore", stderr: "pipe" });
+    try {
+      let joined = false;
+      for (let attempt = 0; attempt < 60 && !joined; attempt++) {
+        joined = (await metricsJson(ws, ["--interval", "0"])).groups[0]!.members.length === 1;
+        if (!joined) await Bun.sleep(500);
+      }
+      expect(joined).toBe(true);
+      const watcher = Bun.spawn([KSTREAM_BIN, "metrics", "--json", "--watch", "1", "--interval", "0.5", "--fail-if-lag", "10", "--config", ws.configPath], {
+        cwd: ws.dir,
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      await Bun.sleep(5000);
+      watcher.kill("SIGTERM");
+      const [out, err, code] = await Promise.all([new Response(watcher.stdout).text(), new Response(watcher.stderr).text(), watcher.exited]);
+      const documents = out.trimEnd().split("\n").map((line) => JSON.parse(line) as MetricsReport);
+      expect(documents.length).toBeGreaterThanOrEqual(3);
+      for (const document of documents) {
+        expect(document.groups[0]!.members).toHaveLength(1);
+        expect(document.groups[0]!.status).toBe("STALLED");
+        expect(document.breaches.map((b) => [b.check, b.value])).toEqual([["lag", 60]]);
+      }
+      expect(documents.at(-1)!.status_window_seconds).toBeGreaterThan(documents[0]!.status_window_seconds);
+      expect(breachLines(err)).toHaveLength(1);
+      expect(code).toBe(1);
+    } finally {
+      kcat.kill("SIGTERM");
+      await kcat.exited;
+    }
+  });
+
+  test("with thresholds, --serve answers /healthz 503 with the breaches and /metrics carries the breach gauges", async () => {
+    const { ws } = await groupWithKnownLag("metrics-serve-fail", 100, 20);
+    const server = Bun.spawn([KSTREAM_BIN, "metrics", "--serve", "0", "--fail-if-lag", "5", "--config", ws.configPath], { cwd: ws.dir, stdout: "pipe", stderr: "pipe" });
+    try {
+      const url = await servedUrl(server.stderr);
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(503);
+      const body = (await health.json()) as { status: string; breaches: { check: string; value: number }[] };
+      expect(body.status).toBe("breached");
+      expect(body.breaches.map((b) => [b.check, b.value])).toEqual([["lag", 20]]);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toContain("kstream_breaches 1\n");
+      expect(metrics).toMatch(/kstream_consumergroup_status\{group="[^"]+",status="STOPPED"\} 1\n/);
+    } finally {
+      server.kill("SIGTERM");
+    }
+    expect(await server.exited).toBe(0);
   });
 
   test("--serve answers /metrics and /healthz on loopback and stops on SIGTERM", async () => {
@@ -236,17 +366,7 @@ print(json.dumps(families))`,
     expect((await ws.run(["produce", "-"], { stdin: "" })).exitCode).toBe(0);
     const server = Bun.spawn([KSTREAM_BIN, "metrics", "--serve", "0", "--config", ws.configPath], { cwd: ws.dir, stdout: "pipe", stderr: "pipe" });
     try {
-      const reader = server.stderr.getReader();
-      let seen = "";
-      let url: string | undefined;
-      const deadline = Date.now() + 15_000;
-      while (!url && Date.now() < deadline) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        seen += new TextDecoder().decode(value);
-        url = /(http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(seen)?.[1];
-      }
-      expect(url).toBeDefined();
+      const url = await servedUrl(server.stderr);
       const metrics = await fetch(`${url}/metrics`);
       expect(metrics.status).toBe(200);
       expect(metrics.headers.get("content-type")).toContain("text/plain; version=0.0.4");
@@ -255,7 +375,6 @@ print(json.dumps(families))`,
       expect(health.status).toBe(200);
       expect(await health.json()).toMatchObject({ status: "ok", brokers: 1 });
       expect((await fetch(`${url}/nothing`)).status).toBe(404);
-      reader.releaseLock();
     } finally {
       server.kill("SIGTERM");
     }

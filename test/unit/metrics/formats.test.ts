@@ -11,6 +11,7 @@ import { renderTable } from "../../../src/ui/table.ts";
 const report: MetricsReport = {
   taken_at: "2026-11-25T10:00:00.000Z",
   interval_seconds: 1,
+  status_window_seconds: 30,
   cluster: { cluster_id: "abc", controller_id: 1, brokers: [{ id: 1, host: "127.0.0.1", port: 9092, is_controller: true }] },
   topics: [
     {
@@ -39,6 +40,7 @@ const report: MetricsReport = {
     {
       group_id: "g",
       state: "Stable",
+      status: "STALLED",
       protocol_type: "consumer",
       members: [{ member_id: "m-1", client_id: "kstream", host: "/127.0.0.1", assignments: [{ topic: "t", partitions: [0] }] }],
       lag: 2000,
@@ -51,6 +53,7 @@ const report: MetricsReport = {
       ],
     },
   ],
+  breaches: [{ check: "lag", group: "g", topic: null, value: 2000, threshold: 100, message: "group g: lag 2000 messages is above 100 (--fail-if-lag)" }],
 };
 
 describe("prometheus format", () => {
@@ -84,6 +87,19 @@ describe("prometheus format", () => {
     expect(text).toContain("kstream_up 1\n");
   });
 
+  test("a group's status is a state set: 1 for its current status, 0 for each of the others", () => {
+    expect(text).toContain('kstream_consumergroup_status{group="g",status="STALLED"} 1\n');
+    for (const other of ["OK", "LAGGING", "STOPPED"]) expect(text).toContain(`kstream_consumergroup_status{group="g",status="${other}"} 0\n`);
+  });
+
+  test("breaches are counted, and each is one sample naming its check and subject", () => {
+    expect(text).toContain("kstream_breaches 1\n");
+    expect(text).toContain('kstream_breach{check="lag",group="g",topic=""} 1\n');
+    const quiet = formatPrometheus({ ...report, breaches: [] });
+    expect(quiet).toContain("kstream_breaches 0\n");
+    expect(quiet).not.toMatch(/^kstream_breach\{/m);
+  });
+
   test("unknown values are left out, not written as NaN", () => {
     expect(text).not.toContain("NaN");
     expect(text).not.toMatch(/^kstream_consumergroup_lag_seconds\{/m);
@@ -104,6 +120,13 @@ describe("metrics table", () => {
     expect(plain).not.toContain("\x1b[");
     expect(plain).toContain("catch-up never at this rate");
     expect(formatTable(report, { color: true })).toContain("\x1b[31m2,000 (growing)\x1b[39m");
+  });
+
+  test("the table shows each group's status and lists the breaches last", () => {
+    const plain = formatTable(report, { color: false });
+    expect(plain).toContain("group g  STALLED  Stable");
+    expect(plain.trimEnd().split("\n").slice(-2)).toEqual(["1 breach:", "  group g: lag 2000 messages is above 100 (--fail-if-lag)"]);
+    expect(formatTable({ ...report, breaches: [] }, { color: false })).not.toContain("breach");
   });
 
   test("columns line up, numbers to the right, even with colour codes in cells", () => {
