@@ -1,8 +1,8 @@
 /**
  * Reads a whole topic once, read_committed, from the beginning up to the end offsets seen at the
  * start (later messages are left for the next run), without touching any consumer group's
- * committed offsets: a throw-away group (throwaway-consumer.ts). Used by
- * batch-measure (staging) and recon (dead letters).
+ * committed offsets: a throw-away group (throwaway-consumer.ts). Used by batch-measure (staging)
+ * and recon (dead letters, and the gaps of `recon --topic`).
  */
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { KafkaError } from "../errors.ts";
@@ -14,6 +14,10 @@ export interface SnapshotOptions {
   readonly from?: ReadonlyMap<number, bigint>;
   /** Read only these partitions (recon looking for a request in doubt). */
   readonly partitions?: ReadonlySet<number>;
+  /** Stop here (exclusive) instead of the end offsets, per partition (never past them). */
+  readonly until?: ReadonlyMap<number, bigint>;
+  /** Read aborted records too (recon telling them apart from control markers). */
+  readonly readUncommitted?: boolean;
   /** Give up after this long without reaching the end offsets. */
   readonly timeoutMs?: number;
 }
@@ -36,7 +40,13 @@ export async function readTopicSnapshot(
     await admin.connect();
     if (!(await admin.listTopics()).includes(topic)) throw new KafkaError(`topic ${topic} does not exist`, { context: { topic } });
     const offsets = await admin.fetchTopicOffsets(topic);
-    endOffsets = new Map(offsets.map((entry) => [entry.partition, BigInt(entry.high)]));
+    endOffsets = new Map(
+      offsets.map((entry) => {
+        const until = options.until?.get(entry.partition);
+        const high = BigInt(entry.high);
+        return [entry.partition, until !== undefined && until < high ? until : high];
+      }),
+    );
     const lows = new Map(offsets.map((entry) => [entry.partition, BigInt(entry.low)]));
     const positions = new Map<number, bigint>();
     for (const [partition, low] of lows) {
@@ -47,7 +57,7 @@ export async function readTopicSnapshot(
     if (options.partitions) for (const [partition, end] of endOffsets) if (!options.partitions.has(partition)) positions.set(partition, end);
     const remaining = new Set([...endOffsets].filter(([partition, end]) => positions.get(partition)! < end).map(([partition]) => partition));
     let messages = 0;
-    if (remaining.size > 0) messages = await consume(kafka, topic, positions, endOffsets, remaining, onMessages, options.timeoutMs);
+    if (remaining.size > 0) messages = await consume(kafka, topic, positions, endOffsets, remaining, onMessages, options);
     return { endOffsets, messages };
   } catch (error) {
     throw toKafkaError(error, `cannot read topic ${topic}`, { topic });
@@ -63,13 +73,13 @@ async function consume(
   endOffsets: Map<number, bigint>,
   remaining: Set<number>,
   onMessages: (partition: number, messages: KafkaMessage[]) => void | Promise<void>,
-  timeoutMs = 10 * 60_000,
+  { timeoutMs = 10 * 60_000, readUncommitted = false }: SnapshotOptions,
 ): Promise<number> {
   let count = 0;
   let failure: unknown;
   await readThroughThrowawayGroup(kafka, {
     groupPrefix: "kstream-snapshot",
-    consumer: { readUncommitted: false, maxWaitTimeInMs: 200, maxBytesPerPartition: 2 * 1024 * 1024, maxBytes: 8 * 1024 * 1024 },
+    consumer: { readUncommitted, maxWaitTimeInMs: 200, maxBytesPerPartition: 2 * 1024 * 1024, maxBytes: 8 * 1024 * 1024 },
     topics: [topic],
     fromBeginning: true,
     seek: [...positions].map(([partition, position]) => ({ topic, partition, offset: position.toString() })),

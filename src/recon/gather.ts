@@ -7,6 +7,7 @@ import type { Kafka } from "kafkajs";
 import { asyncBufferFromFile, parquetRead } from "hyparquet";
 import { readTopicSnapshot } from "../kafka/snapshot.ts";
 import { toKafkaError } from "../kafka/errors.ts";
+import { committedOffsets, partitionBounds } from "../kafka/offsets.ts";
 import { listParquetFiles } from "../storage/listing.ts";
 import type { OffsetRange } from "./arithmetic.ts";
 
@@ -58,7 +59,9 @@ export async function forEachParquetLineage(
 }
 
 export interface TopicPositions {
+  readonly low: Map<number, number>;
   readonly committed: Map<number, number>;
+  /** Last stable offsets (see kafka/offsets.ts). */
   readonly end: Map<number, number>;
 }
 
@@ -66,15 +69,10 @@ export async function topicPositions(kafka: Kafka, groupId: string, topic: strin
   const admin = kafka.admin();
   try {
     await admin.connect();
-    const offsets = await admin.fetchTopicOffsets(topic);
-    const low = new Map(offsets.map((p) => [p.partition, Number(p.low)]));
-    const [group] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const committed = new Map<number, number>();
-    for (const { partition } of offsets) {
-      const value = group?.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
-      committed.set(partition, value === "-1" ? low.get(partition)! : Number(value));
-    }
-    return { committed, end: new Map(offsets.map((p) => [p.partition, Number(p.high)])) };
+    const bounds = await partitionBounds(admin, topic);
+    const committed = await committedOffsets(admin, groupId, topic, bounds);
+    const numbers = (pick: (partition: number) => bigint) => new Map([...bounds.keys()].map((partition) => [partition, Number(pick(partition))]));
+    return { low: numbers((p) => bounds.get(p)!.low), committed: numbers((p) => committed.get(p)!), end: numbers((p) => bounds.get(p)!.end) };
   } catch (error) {
     throw toKafkaError(error, "cannot read topic and group offsets", { topic, group: groupId });
   } finally {

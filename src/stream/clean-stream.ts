@@ -7,6 +7,7 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import { KafkaError, KstreamError } from "../errors.ts";
 import { toKafkaError } from "../kafka/errors.ts";
+import { committedOffsets, partitionBounds } from "../kafka/offsets.ts";
 import { boundedRetries, retryWhileRetriable } from "../kafka/retry.ts";
 import { ensureTopics } from "../kafka/topics.ts";
 import { log } from "../ui/log.ts";
@@ -129,6 +130,28 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
     restarts.recovered();
     reassign(event.payload.memberAssignment[topic] ?? []);
   });
+  // A fetch made only of records read_committed filters out (control markers, aborted
+  // transactions) never reaches eachBatch; kafkajs reports it with batchSize 0 here. Its span
+  // moves the worker's position, so the committed offset can reach an end offset that lies past
+  // a final marker. Batches with data are handled in eachBatch alone.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.topic !== topic || payload.batchSize > 0 || stopping) return;
+    const pending = workers.get(payload.partition);
+    // Queued behind the worker's start like a batch (kafkajs has already moved past this span).
+    pending
+      ?.then(
+        (worker) =>
+          worker.serial
+            .run(async () => {
+              if (stopping || workers.get(payload.partition) !== pending || worker.broken) return;
+              await worker.process([], { firstOffset: payload.firstOffset, lastOffset: payload.lastOffset });
+              if (targets && worker.nextOffset >= (targets.get(payload.partition) ?? 0n)) await worker.flushIfDue(Date.now(), true);
+            })
+            .catch((error) => (worker.broken ? restartBrokenPartitions() : fail(error))),
+        () => undefined, // a failed start is handled by startWorker
+      )
+      .catch(fail);
+  });
   consumer.on(consumer.events.CRASH, (event) => {
     if (!event.payload.restart) fail(event.payload.error);
   });
@@ -148,7 +171,7 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
         // A batch for a worker that was replaced (rebalance, partition restart) or cannot go on is
         // left unresolved: the partition is fetched again from where its new worker starts.
         if (stopping || workers.get(batch.partition) !== pending || worker.broken) return false;
-        await worker.process(batch.messages);
+        await worker.process(batch.messages, { firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() });
         if (targets && worker.nextOffset >= (targets.get(batch.partition) ?? 0n)) await worker.flushIfDue(Date.now(), true);
         return true;
       });
@@ -301,20 +324,9 @@ async function connectAdmin(admin: Admin, topic: string): Promise<void> {
   }
 }
 
+/** The last stable offsets (see kafka/offsets.ts): what a read_committed consumer can reach. */
 async function endOffsets(admin: Admin, topic: string): Promise<Map<number, bigint>> {
-  const offsets = await admin.fetchTopicOffsets(topic);
-  return new Map(offsets.map((entry) => [entry.partition, BigInt(entry.high)]));
-}
-
-/** The group's committed offsets, or a partition's earliest offset where the group never committed. */
-async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, bigint>> {
-  const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
-  const offsets = new Map<number, bigint>();
-  for (const { partition, low } of await admin.fetchTopicOffsets(topic)) {
-    const committed = entry?.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
-    offsets.set(partition, committed === "-1" ? BigInt(low) : BigInt(committed));
-  }
-  return offsets;
+  return new Map([...(await partitionBounds(admin, topic))].map(([partition, { end }]) => [partition, end]));
 }
 
 /** True once the group has committed, on every partition, the end offsets seen at start. */

@@ -22,6 +22,7 @@ import { DefaultPartitioner, partitionForKey } from "../kafka/partitioner.ts";
 import type { TopicLayout } from "../kafka/topics.ts";
 import { log } from "../ui/log.ts";
 import { deadLetterMessage } from "./dead-letter.ts";
+import { type FetchSpan, positionAfterBatch } from "./fetch-position.ts";
 import { createPartitionSink, type PartitionSink } from "./partition-sink.ts";
 import { recoverPartition } from "./recovery.ts";
 import { createSerial, type Serial } from "./serial.ts";
@@ -96,8 +97,13 @@ export interface PartitionWorker {
    * broken worker processes nothing more; its partition restarts from the committed offset.
    */
   readonly broken: KafkaError | undefined;
-  /** Cleans and stages one fetched batch; returns once the batch is buffered and sent (not committed). */
-  process(messages: KafkaMessage[]): Promise<void>;
+  /**
+   * Cleans and stages one fetched batch; returns once the batch is buffered and sent (not
+   * committed). `span` is the fetch's whole range, records read_committed filtered out included:
+   * the position moves past trailing markers and aborted records (see fetch-position.ts), and a
+   * batch of only those (no messages) still moves it, in a cycle of its own if none is open.
+   */
+  process(messages: KafkaMessage[], span: FetchSpan): Promise<void>;
   /** Ends the cycle if it is full or old enough (or `force`): Parquet first, then the transaction. */
   flushIfDue(now: number, force?: boolean): Promise<void>;
   /** Drops the open cycle (rebalance, failure): aborts the transaction, forgets buffered rows. */
@@ -226,8 +232,9 @@ export async function startPartitionWorker(kafka: Kafka, settings: StreamSetting
       return sink.rowCount;
     },
 
-    async process(messages) {
+    async process(messages, span) {
       if (broken) throw broken;
+      const positionBefore = nextOffset;
       let lastKey: string | undefined;
       let lastKeyPartition = 0;
       let staged: Message[] = [];
@@ -315,6 +322,9 @@ export async function startPartitionWorker(kafka: Kafka, settings: StreamSetting
         }
       }
       sendPending();
+      nextOffset = positionAfterBatch(positionBefore, nextOffset, span);
+      // Offsets are committed only by a transaction: a position moved past markers alone needs one.
+      if (nextOffset > committed && !transaction) await beginCycle();
     },
 
     async flushIfDue(now, force = false) {

@@ -82,3 +82,83 @@ describe("recon", () => {
     expect(result.stderr).toContain("no producer run");
   });
 });
+
+interface TopicJson {
+  topic: string;
+  group: string;
+  partitions: { partition: number; start: number; committed: number; end: number }[];
+  offsets: number;
+  landed: number;
+  dead_lettered: number;
+  not_data: number;
+  control_markers: number;
+  aborted: number;
+  pending: number;
+  missing: number;
+  duplicated: number;
+  first_missing: string[];
+  first_duplicated: string[];
+  parquet_files_read: number;
+  verdict: string;
+  seconds: number;
+}
+
+describe("recon --topic", () => {
+  test("a plain topic consumed to its end: exit 0, every offset a row or a dead letter, and the --json shape is pinned", async () => {
+    const ws = await pipeline("recon-topic-ok");
+    const result = await ws.run(["recon", "--topic", "--json"]);
+    expect(result.exitCode).toBe(0);
+    const report = parseJsonOutput<TopicJson>(result);
+    expect(Object.keys(report).sort()).toEqual(
+      ["aborted", "control_markers", "dead_lettered", "duplicated", "first_duplicated", "first_missing", "group", "landed", "missing", "not_data", "offsets", "parquet_files_read", "partitions", "pending", "seconds", "topic", "verdict"],
+    );
+    expect(report).toMatchObject({ topic: ws.topics.input, verdict: "ok", offsets: 1200, landed: 1188, dead_lettered: 12, not_data: 0, pending: 0, missing: 0, duplicated: 0 });
+    expect(report.partitions.map((p) => p.partition)).toEqual([0, 1, 2]);
+    expect(report.partitions.reduce((sum, p) => sum + p.committed - p.start, 0)).toBe(1200);
+    expect(result.stderr).toContain("recon: OK");
+  });
+
+  test("a deleted Parquet file: exit 3 and the first missing offsets as partition:offset", async () => {
+    const ws = await pipeline("recon-topic-missing");
+    const [victim] = parquetFiles(ws);
+    unlinkSync(victim!);
+    const result = await ws.run(["recon", "--topic", "--json"]);
+    expect(result.exitCode).toBe(3);
+    const report = parseJsonOutput<TopicJson>(result);
+    expect(report.missing).toBeGreaterThan(0);
+    expect(report.not_data).toBe(0);
+    expect(report.first_missing[0]).toMatch(new RegExp(`^${victim!.split("+")[1]}:\\d+$`));
+    expect(result.stderr).toContain("first missing (partition:offset)");
+  });
+
+  test("records not consumed yet: exit 1 with the offsets past the committed offset pending", async () => {
+    const ws = await pipeline("recon-topic-behind", 600);
+    writeFileSync(ws.path("more.ndjson"), Array.from({ length: 250 }, (_, i) => JSON.stringify({ id: 10_000 + i })).join("\n"));
+    expect((await ws.run(["produce", ws.path("more.ndjson"), "--name", "second"])).exitCode).toBe(0);
+    const result = await ws.run(["recon", "--topic", "--json"]);
+    expect(result.exitCode).toBe(1);
+    expect(parseJsonOutput<TopicJson>(result)).toMatchObject({ verdict: "behind", offsets: 600, pending: 250, missing: 0 });
+  });
+
+  test("--from-offset and --since choose where the check starts", async () => {
+    const ws = await pipeline("recon-topic-from", 600);
+    const from = parseJsonOutput<TopicJson>(await ws.run(["recon", "--topic", "--from-offset", "50", "--json"]));
+    expect(from.partitions.map((p) => p.start)).toEqual([50, 50, 50]);
+    expect(from.offsets).toBe(from.partitions.reduce((sum, p) => sum + Math.max(0, p.committed - p.start), 0));
+    expect(from.offsets).toBeLessThan(600);
+    const future = await ws.run(["recon", "--topic", "--since", new Date(Date.now() + 3_600_000).toISOString(), "--json"]);
+    expect(future.exitCode).toBe(0);
+    expect(parseJsonOutput<TopicJson>(future).offsets).toBe(0);
+    const past = parseJsonOutput<TopicJson>(await ws.run(["recon", "--topic", "--since", "2000-01-01T00:00:00Z", "--json"]));
+    expect(past.offsets).toBe(600);
+  });
+
+  test("usage errors exit 2: --topic with --run, --since not a time, --from-offset without --topic", async () => {
+    const ws = createWorkspace("recon-topic-usage");
+    workspaces.push(ws);
+    expect((await ws.run(["recon", "--topic", "--run", "x"])).exitCode).toBe(2);
+    expect((await ws.run(["recon", "--topic", "--since", "yesterday"])).exitCode).toBe(2);
+    expect((await ws.run(["recon", "--topic", "--from-offset", "1e3"])).exitCode).toBe(2);
+    expect((await ws.run(["recon", "--from-offset", "3"])).exitCode).toBe(2);
+  });
+});
