@@ -50,6 +50,9 @@ export interface S3Store {
 export interface S3StoreOptions {
   multipartThreshold?: number;
   partSize?: number;
+  /** Look (HEAD) before a multipart upload, to skip it when the key is taken (default true). The
+   * completion is create-only either way; this only saves sending the parts for nothing. */
+  headBeforeMultipart?: boolean;
 }
 
 /** The text of the first <name> element of an S3 XML document (its answers are flat enough). */
@@ -66,6 +69,7 @@ const CREDENTIAL_CODES = new Set(["SignatureDoesNotMatch", "InvalidAccessKeyId",
 export function createS3Store(settings: S3Settings, options: S3StoreOptions = {}): S3Store {
   const threshold = options.multipartThreshold ?? MULTIPART_THRESHOLD;
   const partSize = options.partSize ?? PART_SIZE;
+  const headBeforeMultipart = options.headBeforeMultipart ?? true;
   if (partSize < 5 * 1024 * 1024) throw new StorageError(`S3 multipart parts must be at least 5 MiB (got ${partSize} bytes)`);
   const { bucket, endpoint } = settings;
   const where = `s3://${bucket} at ${endpoint}`;
@@ -158,7 +162,7 @@ export function createS3Store(settings: S3Settings, options: S3StoreOptions = {}
   async function putMultipart(key: string, bytes: Uint8Array): Promise<PutOutcome> {
     // Refuse early when the key is taken: the store would refuse the completion anyway, after
     // every part had been sent for nothing.
-    if ((await head(key)) !== undefined) return "exists";
+    if (headBeforeMultipart && (await head(key)) !== undefined) return "exists";
     const created = await signedFetch("CreateMultipartUpload", key, objectUrl(key, "?uploads"), {
       method: "POST",
       headers: { "Content-Type": "application/octet-stream" },
