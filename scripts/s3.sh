@@ -9,7 +9,7 @@
 #   scripts/s3.sh status     running and answering (exit 0) or not (exit 3), pid, endpoint, files
 #   scripts/s3.sh logs [-f]  the server's log
 #
-# The server keeps its objects under $KSTREAM_S3_CACHE/s3-run/<port>/data/ (one folder per bucket,
+# The server keeps its objects under $KSTREAM_S3_CACHE/s3-run/<port>/data/ (<host>-<port> off loopback) (one folder per bucket,
 # object metadata in extended attributes: the filesystem must support user xattrs, as ext4 does).
 # Its access key and secret are made on the first "up" and kept, readable by this user only, in
 #   s3-run/<port>/access_key_id  and  s3-run/<port>/secret_access_key
@@ -39,7 +39,8 @@ host=${S3_HOST:-127.0.0.1}
 bucket=${S3_BUCKET:-kstream}
 region=${S3_REGION:-us-east-1}
 start_timeout=${S3_START_TIMEOUT:-30}
-run_dir="$cache/s3-run/$port"
+# A server on another address (scripts/hosts.sh) is not the loopback one of the same port.
+if [ "$host" = 127.0.0.1 ]; then run_dir="$cache/s3-run/$port"; else run_dir="$cache/s3-run/$host-$port"; fi
 pid_file="$run_dir/versitygw.pid"
 log_file="$run_dir/server.log"
 
