@@ -28,6 +28,12 @@
 # Environment (all optional):
 #   KAFKA_PORT               client port (default 9092); one broker per port, so checkouts and
 #                            test runs can each have their own
+#   KAFKA_HOSTS              one address per node, comma-separated: node i binds to the i-th, on
+#                            KAFKA_PORT (controller + 1) of its own address, instead of 127.0.0.1 at
+#                            P+10*(i-1). For several hosts (scripts/hosts.sh); not with --secure
+#   KAFKA_NETNS              a network namespace prefix: node i runs inside <prefix><i> (hosts.sh
+#                            sets kstream-b); needs root, and KAFKA_HOSTS with those namespaces'
+#                            addresses. Its brokers live in kafka-run/<prefix>-<port>/
 #   KAFKA_CONTROLLER_PORT    KRaft controller port of node 1 (default KAFKA_PORT+1)
 #   KAFKA_HEAP_OPTS          default -Xms512m -Xmx1g for a single node (plenty for one test broker
 #                            on a 2-core, 24 GB machine that the tests share); -Xms256m -Xmx512m
@@ -50,7 +56,16 @@ cache=${KSTREAM_KAFKA_CACHE:-$repo/.cache}
 libs="$cache/kafka/$version/libs"
 port=${KAFKA_PORT:-9092}
 controller_port=${KAFKA_CONTROLLER_PORT:-$((port + 1))}
-cluster_dir="$cache/kafka-run/$port"
+hosts=${KAFKA_HOSTS:-}
+netns=${KAFKA_NETNS:-}
+# One folder per cluster: a namespaced cluster on 9092 is not the loopback broker on 9092.
+if [ -n "$netns" ]; then
+  cluster_dir="$cache/kafka-run/$netns-$port"
+elif [ -n "$hosts" ]; then
+  cluster_dir="$cache/kafka-run/${hosts%%,*}-$port"
+else
+  cluster_dir="$cache/kafka-run/$port"
+fi
 start_timeout=${KAFKA_START_TIMEOUT:-90}
 stop_timeout=${KAFKA_STOP_TIMEOUT:-30}
 heap_opts=${KAFKA_HEAP_OPTS:--Xms512m -Xmx1g}
@@ -65,6 +80,23 @@ die() { say "$*"; exit 1; }
 
 [ -n "$version" ] || die "no <kafka.version> in $pom"
 [[ $port =~ ^[0-9]+$ && $controller_port =~ ^[0-9]+$ ]] || die "KAFKA_PORT and KAFKA_CONTROLLER_PORT must be port numbers"
+[ -z "$hosts" ] || [[ $hosts =~ ^[0-9.]+(,[0-9.]+)*$ ]] || die "KAFKA_HOSTS must be IPv4 addresses separated by commas (got: $hosts)"
+[ -z "$netns" ] || [ -n "$hosts" ] || die "KAFKA_NETNS needs KAFKA_HOSTS: the address of each node inside its namespace"
+
+# Node i's address: the i-th of KAFKA_HOSTS, else loopback.
+node_host() {
+  if [ -z "$hosts" ]; then echo 127.0.0.1; return; fi
+  local list
+  IFS=, read -r -a list <<<"$hosts"
+  [ "$1" -le "${#list[@]}" ] || die "node $1 has no address: KAFKA_HOSTS lists ${#list[@]} ($hosts)"
+  echo "${list[$(($1 - 1))]}"
+}
+# Runs a command in node i's network namespace (KAFKA_NETNS), or here.
+in_node_net() {
+  local id=$1
+  shift
+  if [ -n "$netns" ]; then ip netns exec "$netns$id" "$@"; else "$@"; fi
+}
 
 # Several scripts (test runs, quickstart, a second terminal) may call fetch/up/down at once; a lock
 # per resource makes the second caller wait for the first instead of racing it. fd 9 is the lock and
@@ -117,16 +149,19 @@ node_pid() {
   return 1
 }
 
-port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# The probes below take a node id and a port: they run where node <id> lives (its namespace) and
+# talk to its address. In a namespace they run as "bash -c" with their own text (declare -f).
+port_taken_at() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+port_taken() { in_node_net "$1" bash -c "$(declare -f port_taken_at); port_taken_at $(node_host "$1") $2"; }
 
 # True when a Kafka broker answers on the port: an ApiVersions v0 request (api key 18, correlation
 # id "kstr", no client id), written by hand so neither kcat nor a JVM is needed; only Kafka replies
 # with our correlation id. Any broker answers it, whatever protocol versions it supports.
-kafka_answers() {
+kafka_answers_at() {
   local reply
   reply=$(
     exec 2>/dev/null
-    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    exec 3<>"/dev/tcp/$1/$2" || exit 1
     printf '\x00\x00\x00\x0a\x00\x12\x00\x00\x6b\x73\x74\x72\xff\xff' >&3
     timeout 3 head -c 8 <&3 | od -An -tx1 | tr -d ' \n'
   ) || return 1
@@ -135,10 +170,12 @@ kafka_answers() {
 
 # A listening socket is not yet a usable broker; kcat (when present) also asks for metadata, which
 # needs the broker registered with its controller.
-broker_ready() {
-  kafka_answers "$1" || return 1
-  if command -v kcat >/dev/null; then kcat -b "127.0.0.1:$1" -L -m 5 >/dev/null 2>&1 || return 1; fi
+broker_ready_at() {
+  kafka_answers_at "$1" "$2" || return 1
+  if command -v kcat >/dev/null; then kcat -b "$1:$2" -L -m 5 >/dev/null 2>&1 || return 1; fi
 }
+kafka_answers() { in_node_net "$1" bash -c "$(declare -f kafka_answers_at); kafka_answers_at $(node_host "$1") $2"; }
+broker_ready() { in_node_net "$1" bash -c "$(declare -f kafka_answers_at broker_ready_at); broker_ready_at $(node_host "$1") $2"; }
 
 # A KRaft cluster id is 16 random bytes in URL-safe base64 without padding, not starting with '-'
 # (Kafka's own rule); generated here to save a JVM start. Kept in the cluster folder so every node
@@ -169,13 +206,14 @@ save_topology() { printf 'brokers=%s\nscram=%s\nsecure=%s\n' "$1" "$2" "$3" >"$t
 
 # Node i's ports: clients on KAFKA_PORT + 10*(i-1), its controller on that + 1 (node 1's controller
 # port can be moved with KAFKA_CONTROLLER_PORT, as before clusters existed), SASL_SSL on + 2, SSL + 3.
-client_port_of() { echo $((port + 10 * ($1 - 1))); }
-controller_port_of() { if [ "$1" = 1 ]; then echo "$controller_port"; else echo $(($(client_port_of "$1") + 1)); fi; }
+# With KAFKA_HOSTS every node has an address of its own, so all use the same ports.
+client_port_of() { if [ -n "$hosts" ]; then echo "$port"; else echo $((port + 10 * ($1 - 1))); fi; }
+controller_port_of() { if [ "$1" = 1 ] || [ -n "$hosts" ]; then echo "$controller_port"; else echo $(($(client_port_of "$1") + 1)); fi; }
 sasl_port_of() { echo $(($(client_port_of "$1") + 2)); }
 ssl_port_of() { echo $(($(client_port_of "$1") + 3)); }
 quorum_voters() {
   local id voters=""
-  for id in $(seq 1 "$1"); do voters+="${voters:+,}$id@127.0.0.1:$(controller_port_of "$id")"; done
+  for id in $(seq 1 "$1"); do voters+="${voters:+,}$id@$(node_host "$id"):$(controller_port_of "$id")"; done
   echo "$voters"
 }
 # The node ids that have a folder, in order: what "down" and "status" look at.
@@ -198,8 +236,10 @@ write_node_properties() {
   # which must acknowledge, so one node can die without losing a committed offset or transaction.
   rf=$((brokers < 3 ? brokers : 3))
   min_isr=$((rf < 2 ? 1 : 2))
-  local listeners="PLAINTEXT://127.0.0.1:$client_port,CONTROLLER://127.0.0.1:$ctrl_port"
-  local advertised="PLAINTEXT://127.0.0.1:$client_port"
+  local host
+  host=$(node_host "$id")
+  local listeners="PLAINTEXT://$host:$client_port,CONTROLLER://$host:$ctrl_port"
+  local advertised="PLAINTEXT://$host:$client_port"
   local protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
   if [ "$secure" = 1 ]; then
     listeners+=",SASL_SSL://127.0.0.1:$(sasl_port_of "$id"),SSL://127.0.0.1:$(ssl_port_of "$id")"
@@ -324,8 +364,11 @@ start_node() {
   : >"$dir/server.log"
   # A broker holds a file per segment and index: lift the soft limit as far as allowed.
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  # "ip netns exec" execs the command in place, so $! is the JVM's pid either way.
+  local net=()
+  if [ -n "$netns" ]; then net=(ip netns exec "$netns$1"); fi
   # shellcheck disable=SC2086  # the option strings are meant to split into words
-  nohup java $node_heap_opts $jvm_opts -Dkafka.logs.dir="$dir" -Dlog4j2.configurationFile="$log4j_config" \
+  "${net[@]}" nohup java $node_heap_opts $jvm_opts -Dkafka.logs.dir="$dir" -Dlog4j2.configurationFile="$log4j_config" \
     -cp "$libs/*" kafka.Kafka "$dir/server.properties" </dev/null >"$dir/stdout.log" 2>&1 9>&- &
   echo $! >"$dir/broker.pid"
 }
@@ -365,7 +408,7 @@ wait_node_started() {
       explain_failure "$id"
       exit 1
     fi
-    if grep -q "Kafka Server started" "$dir/server.log" 2>/dev/null && broker_ready "$client_port"; then return 0; fi
+    if grep -q "Kafka Server started" "$dir/server.log" 2>/dev/null && broker_ready "$id" "$client_port"; then return 0; fi
     sleep 0.25
   done
   say "the broker (node $id) did not answer within ${start_timeout}s (KAFKA_START_TIMEOUT); stopping it. Its log:"
@@ -430,7 +473,7 @@ start_nodes() {
     local ports=("$(client_port_of "$id")" "$(controller_port_of "$id")")
     if [ "$secure" = 1 ]; then ports+=("$(sasl_port_of "$id")" "$(ssl_port_of "$id")"); fi
     for p in "${ports[@]}"; do
-      if port_taken "$p"; then
+      if port_taken "$id" "$p"; then
         if [ "$p" = "$controller_port" ] && [ "$id" = 1 ]; then
           die "controller port $p is in use; choose another with KAFKA_CONTROLLER_PORT (or KAFKA_PORT)"
         fi
@@ -458,6 +501,7 @@ up() {
     esac
     shift
   done
+  [ "$want_secure" = 0 ] || [ -z "$hosts" ] || die "--secure is not available with KAFKA_HOSTS (its certificates name 127.0.0.1 only)"
   [ -z "$want_brokers" ] || [[ $want_brokers =~ ^[1-9]$ ]] || die "--brokers takes a node count from 1 to 9 (got: $want_brokers)"
   command -v java >/dev/null || die "Java 17+ is needed (scripts/setup.sh checks what is missing)"
   fetch
@@ -471,10 +515,10 @@ up() {
     brokers=$(topology brokers)
     scram=$(topology scram)
     if [ -n "$want_brokers" ] && [ "$want_brokers" != "$brokers" ]; then
-      die "127.0.0.1:$port holds a $brokers-node cluster (formatted so); to replace it: KAFKA_PORT=$port scripts/kafka.sh down --purge; or choose another KAFKA_PORT"
+      die "$(node_host 1):$port holds a $brokers-node cluster (formatted so); to replace it: KAFKA_PORT=$port scripts/kafka.sh down --purge; or choose another KAFKA_PORT"
     fi
     if [ "$want_secure" = 1 ] && [ "$scram" != 1 ]; then
-      die "the broker on 127.0.0.1:$port was formatted without --secure, so it has no SCRAM users; to recreate it secured: KAFKA_PORT=$port scripts/kafka.sh down --purge (deletes its topics), or choose another KAFKA_PORT"
+      die "the broker on $(node_host 1):$port was formatted without --secure, so it has no SCRAM users; to recreate it secured: KAFKA_PORT=$port scripts/kafka.sh down --purge (deletes its topics), or choose another KAFKA_PORT"
     fi
   else
     brokers=${want_brokers:-1}
@@ -490,7 +534,7 @@ up() {
   if [ ${#running[@]} -gt 0 ]; then
     if node_is_secure "${running[0]}"; then secure=1; else secure=0; fi
     if [ "$want_secure" = 1 ] && [ "$secure" = 0 ]; then
-      die "the broker on 127.0.0.1:$port runs without the secure listeners; restart it: KAFKA_PORT=$port scripts/kafka.sh down, then up --secure"
+      die "the broker on $(node_host 1):$port runs without the secure listeners; restart it: KAFKA_PORT=$port scripts/kafka.sh down, then up --secure"
     fi
   fi
 
@@ -500,46 +544,46 @@ up() {
     for id in "${running[@]}"; do
       pid=$(node_pid "$id") || die "node $id exited; see scripts/kafka.sh logs $id"
       client_port=$(client_port_of "$id")
-      until broker_ready "$client_port"; do
-        [ $SECONDS -lt $deadline ] || die "node $id (pid $pid) runs but does not answer on 127.0.0.1:$client_port; see scripts/kafka.sh logs $id"
+      until broker_ready "$id" "$client_port"; do
+        [ $SECONDS -lt $deadline ] || die "node $id (pid $pid) runs but does not answer on $(node_host "$id"):$client_port; see scripts/kafka.sh logs $id"
         alive "$pid" || die "node $id (pid $pid) exited; see scripts/kafka.sh logs $id"
         sleep 0.25
       done
     done
     if [ "$brokers" = 1 ]; then
-      say "already running: Kafka $version on 127.0.0.1:$port (pid $(node_pid 1))"
+      say "already running: Kafka $version on $(node_host 1):$port (pid $(node_pid 1))"
     else
-      say "already running: Kafka $version, $brokers nodes on 127.0.0.1:$(bootstrap_list "$brokers" client_port_of)"
+      say "already running: Kafka $version, $brokers nodes on $(node_host 1):$(bootstrap_list "$brokers" client_port_of)"
     fi
     if [ "$secure" = 1 ]; then describe_secure 1; fi
     return 0
   fi
 
-  if [ ${#running[@]} -eq 0 ] && kafka_answers "$port"; then
+  if [ ${#running[@]} -eq 0 ] && kafka_answers 1 "$port"; then
     if [ "$brokers" = 1 ] && [ "$want_secure" = 0 ]; then
       # Another checkout's broker (or the user's own) serves this port: use it rather than fail.
-      say "a Kafka broker not started from this checkout already answers on 127.0.0.1:$port; using it"
+      say "a Kafka broker not started from this checkout already answers on $(node_host 1):$port; using it"
       return 0
     fi
     # Its certificates, users and node layout are unknown here: it cannot stand in.
-    die "a Kafka broker not started from this checkout already answers on 127.0.0.1:$port; choose another KAFKA_PORT for --secure or --brokers"
+    die "a Kafka broker not started from this checkout already answers on $(node_host 1):$port; choose another KAFKA_PORT for --secure or --brokers"
   fi
   [ -f "$topology_file" ] || save_topology "$brokers" "$scram" "$secure"
   save_topology "$brokers" "$(topology scram)" "$secure"
   start_nodes "$brokers" "$secure" "$scram" "${stopped[@]}"
   if [ "$brokers" = 1 ]; then
-    say "Kafka $version is up on 127.0.0.1:$port in $((SECONDS - started))s (pid $(node_pid 1); logs: scripts/kafka.sh logs)"
+    say "Kafka $version is up on $(node_host 1):$port in $((SECONDS - started))s (pid $(node_pid 1); logs: scripts/kafka.sh logs)"
   else
-    say "Kafka $version is up: $brokers nodes, bootstrap 127.0.0.1:$(bootstrap_list "$brokers" client_port_of), in $((SECONDS - started))s (status: scripts/kafka.sh status)"
+    say "Kafka $version is up: $brokers nodes, bootstrap $(node_host 1):$(bootstrap_list "$brokers" client_port_of), in $((SECONDS - started))s (status: scripts/kafka.sh status)"
   fi
   if [ "$secure" = 1 ]; then describe_secure 1; fi
 }
 
 # "9092,127.0.0.1:9102,127.0.0.1:9112": the given port function over nodes 1..N, as a broker list
-# that follows a leading "127.0.0.1:".
+# that follows a leading "<node 1's address>:".
 bootstrap_list() {
   local id list=""
-  for id in $(seq 1 "$1"); do list+="${list:+,127.0.0.1:}$("$2" "$id")"; done
+  for id in $(seq 1 "$1"); do list+="${list:+,$(node_host "$id"):}$("$2" "$id")"; done
   echo "$list"
 }
 
@@ -549,7 +593,7 @@ stop_node_command() {
   local id=${1:-} signal=TERM
   [[ $id =~ ^[1-9]$ ]] || die "stop-node takes a node id (1-9) and optionally --kill (got: ${id:-nothing})"
   case "${2:-}" in "") ;; --kill) signal=KILL ;; *) die "stop-node takes only --kill after the id (got: $2)" ;; esac
-  [ -d "$(node_dir "$id")" ] || die "no node $id on 127.0.0.1:$port (its folder $(node_dir "$id") does not exist)"
+  [ -d "$(node_dir "$id")" ] || die "no node $id on $(node_host 1):$port (its folder $(node_dir "$id") does not exist)"
   lock "$cluster_dir/.lock"
   local stopped
   stopped=$(stop_nodes "$signal" "$id")
@@ -564,7 +608,7 @@ start_node_command() {
   local id=${1:-}
   [[ $id =~ ^[1-9]$ ]] || die "start-node takes a node id (1-9) (got: ${id:-nothing})"
   [ $# -le 1 ] || die "start-node takes only a node id (got: $*)"
-  [ -f "$(node_dir "$id")/data/meta.properties" ] || die "node $id on 127.0.0.1:$port was never formatted; start the cluster with scripts/kafka.sh up first"
+  [ -f "$(node_dir "$id")/data/meta.properties" ] || die "node $id on $(node_host 1):$port was never formatted; start the cluster with scripts/kafka.sh up first"
   command -v java >/dev/null || die "Java 17+ is needed (scripts/setup.sh checks what is missing)"
   fetch
   lock "$cluster_dir/.lock"
@@ -575,7 +619,7 @@ start_node_command() {
   fi
   local started=$SECONDS
   start_nodes "$(topology brokers)" "$(topology secure)" "$(topology scram)" "$id"
-  say "node $id is up on 127.0.0.1:$(client_port_of "$id") in $((SECONDS - started))s (pid $(node_pid "$id"))"
+  say "node $id is up on $(node_host "$id"):$(client_port_of "$id") in $((SECONDS - started))s (pid $(node_pid "$id"))"
 }
 
 down() {
@@ -612,14 +656,14 @@ status() {
     data="$(node_dir 1)/data"
     if pid=$(node_pid 1); then
       local answers="answers requests"
-      broker_ready "$port" || answers="does NOT answer requests yet (starting or stuck; see scripts/kafka.sh logs)"
-      echo "running: Kafka $version on 127.0.0.1:$port (controller :$controller_port), pid $pid, $answers"
+      broker_ready 1 "$port" || answers="does NOT answer requests yet (starting or stuck; see scripts/kafka.sh logs)"
+      echo "running: Kafka $version on $(node_host 1):$port (controller :$controller_port), pid $pid, $answers"
       if node_is_secure 1; then echo "secure:  SASL_SSL :$(sasl_port_of 1), SSL (mutual TLS) :$(ssl_port_of 1); certificates and passwords in $secure_dir"; fi
       echo "data:    $data"
       return 0
     fi
-    echo "stopped: Kafka $version, 127.0.0.1:$port, data $data"
-    if kafka_answers "$port"; then echo "note:    a Kafka broker not started from this checkout answers on 127.0.0.1:$port"; fi
+    echo "stopped: Kafka $version, $(node_host 1):$port, data $data"
+    if kafka_answers 1 "$port"; then echo "note:    a Kafka broker not started from this checkout answers on $(node_host 1):$port"; fi
     exit 3
   fi
   # A cluster: one line per node; exit 0 only when every node runs.
@@ -629,11 +673,11 @@ status() {
     client_port=$(client_port_of "$id")
     if pid=$(node_pid "$id"); then
       local answers="answers requests"
-      broker_ready "$client_port" || answers="does NOT answer requests yet"
-      echo "node $id: running on 127.0.0.1:$client_port (controller :$(controller_port_of "$id")), pid $pid, $answers"
+      broker_ready "$id" "$client_port" || answers="does NOT answer requests yet"
+      echo "node $id: running on $(node_host "$id"):$client_port (controller :$(controller_port_of "$id")), pid $pid, $answers"
       up=$((up + 1))
     else
-      echo "node $id: stopped (127.0.0.1:$client_port)"
+      echo "node $id: stopped ($(node_host "$id"):$client_port)"
     fi
   done
   if [ "$(topology secure)" = 1 ]; then echo "secure:  SASL_SSL on client port + 2, SSL (mutual TLS) on + 3; certificates and passwords in $secure_dir"; fi

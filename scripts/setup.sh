@@ -6,7 +6,10 @@
 #   needs, not installed here: Node.js + npm, Java 17+, Maven
 #   installs: node_modules from package-lock.json (Bun comes from npm as a dev dependency),
 #             kcat (Debian package, when run as root), Kafka's jars (scripts/kafka.sh fetch)
-#   installs: prometheus_client (PyPI) into .cache/python, for the tests' Prometheus format check
+#   installs: prometheus_client (PyPI) into .cache/python, for the tests' Prometheus format check,
+#             and pyarrow (PyPI) there, the tests' independent reader of Parquet on S3
+#   builds:   versitygw, the tests' S3 server, with the machine's Go (scripts/s3.sh build; cached
+#             under .cache/s3/), when Go is present
 
 # The body runs in a subshell, so "exit" and "set -e" stay inside it even when sourced.
 kstream_setup() (
@@ -77,7 +80,18 @@ kstream_setup() (
       missing "could not install prometheus_client into $venv (python3 -m venv needs the python3-venv package on Debian)"
   fi
 
+  # pyarrow's S3FileSystem reads what the S3 client wrote (DuckDB's httpfs cannot be installed
+  # offline). Checked without importing pyarrow, which takes a second.
+  local pyarrow_version=26.0.1
+  if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('pyarrow') != '$pyarrow_version')" 2>/dev/null; then
+    say "installing pyarrow $pyarrow_version (PyPI) into $venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "pyarrow==$pyarrow_version" >/dev/null 2>&1 ||
+      missing "could not install pyarrow $pyarrow_version into $venv"
+  fi
+
   bash scripts/kafka.sh fetch
+  # The S3 tests' server. Without Go they fail with s3.sh's message saying so; the rest still runs.
+  if command -v go >/dev/null; then bash scripts/s3.sh build; else say "Go not found: scripts/s3.sh cannot build the S3 test server (https://go.dev/dl)"; fi
 )
 
 kstream_setup

@@ -32,6 +32,7 @@ export const ErrorCode = {
   kafka: "KSTREAM_KAFKA",
   sendIncomplete: "KSTREAM_KAFKA_SEND_INCOMPLETE",
   recovery: "KSTREAM_RECOVERY",
+  storage: "KSTREAM_STORAGE",
   dependency: "KSTREAM_DEPENDENCY",
   /** Not a kstream error at all (a bug, or a library's error nobody wrapped): only in --json output. */
   internal: "KSTREAM_INTERNAL",
@@ -138,6 +139,24 @@ export class SendIncompleteError extends KstreamError {
 export class RecoveryError extends KstreamError {
   override readonly name = "RecoveryError";
   override readonly code = ErrorCode.recovery;
+}
+
+/** An object store (or folder) refused a request or could not be reached. Exit 1. */
+export class StorageError extends KstreamError {
+  override readonly name = "StorageError";
+  override readonly code = ErrorCode.storage;
+  override readonly retriable: boolean;
+  /** The store's own error code when it gave one ("SignatureDoesNotMatch", "NoSuchBucket"…). */
+  readonly storeCode: string | undefined;
+
+  constructor(
+    message: string,
+    options: { retriable?: boolean; storeCode?: string; context?: ErrorContext; cause?: unknown } = {},
+  ) {
+    super(message, { context: { ...options.context, storeCode: options.storeCode }, cause: options.cause });
+    this.retriable = options.retriable ?? false;
+    this.storeCode = options.storeCode;
+  }
 }
 
 /** A dependency kstream patches is not the version the patches were written for. Exit 1. */
