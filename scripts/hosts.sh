@@ -20,7 +20,9 @@
 # Each host's eth0 is one end of a veth pair whose other end is a port of the bridge "br0". The
 # bridge lives in a namespace of its own, kstream-net, which has no address and no route: the
 # machine's own namespace gets no interface, address or route, no host has a default route, nothing
-# is forwarded or NATed, so a process in a host reaches the other hosts and nothing else.
+# is forwarded or NATed, so a process in a host reaches the other hosts and nothing else. While the
+# network is up, the machine's own namespace refuses 198.18.0.0/15 (an "unreachable" route), so a
+# stray probe from outside the hosts fails at once instead of leaving by the default route.
 #
 # Needs root and iproute2 ("ip netns"); where either is missing every command says so and exits 4,
 # which tests treat as "skip". Environment: KSTREAM_HOSTS_C (number of stream-clean hosts, 1-3,
@@ -34,6 +36,8 @@ bridge=br0
 clean_hosts=${KSTREAM_HOSTS_C:-3}
 kafka_port=9092
 s3_port=9000
+# The whole RFC 2544 block, refused in the machine's own namespace while the network is up.
+guard_range=198.18.0.0/15
 
 say() { echo "hosts.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -79,6 +83,10 @@ up() {
   ip -n "$net_ns" link set "$bridge" up
   # The bridge's own namespace forwards nothing at layer 3: it has no addresses to forward between.
   ip netns exec "$net_ns" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.disable_ipv6=1
+  # A guard in the machine's own namespace: its default route would otherwise carry a stray
+  # packet for a test host's address (a probe run outside `exec`) off the machine. An
+  # "unreachable" route refuses such traffic at once (EHOSTUNREACH) and routes nothing.
+  ip route replace unreachable "$guard_range"
   local host ns
   for host in $(all_hosts); do
     ns=$prefix$host
@@ -123,6 +131,7 @@ down() {
     ip netns del "$ns"
   done
   if ns_exists "$net_ns"; then ip netns del "$net_ns"; fi
+  ip route del unreachable "$guard_range" 2>/dev/null || true
   say "down: namespaces deleted"
 }
 
