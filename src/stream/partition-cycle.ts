@@ -16,7 +16,7 @@ import type { KafkaMessage, TopicMessages } from "kafkajs";
 import { cleanMessage } from "../clean/record.ts";
 import { stagingMessage } from "../clean/staging.ts";
 import type { KafkaError } from "../errors.ts";
-import { crashPoint } from "../faults.ts";
+import { type CrashPoint, crashPoint } from "../faults.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import { partitionForKey } from "../kafka/partitioner.ts";
 import { isRetriable } from "../kafka/retry.ts";
@@ -45,6 +45,8 @@ export interface PartitionCycleOptions {
   readonly readUpTo: Map<number, bigint>;
   readonly partitionCounts: OutputPartitions;
   readonly now?: () => number;
+  /** The fault hook at each step that makes something durable (KSTREAM_FAULT); tests pass their own. */
+  readonly crashPoint?: (point: CrashPoint) => void;
 }
 
 export class PartitionCycle {
@@ -52,6 +54,7 @@ export class PartitionCycle {
   readonly serial: Serial = createSerial();
   readonly #options: PartitionCycleOptions;
   readonly #now: () => number;
+  readonly #crashPoint: (point: CrashPoint) => void;
   #state: CycleState = "idle";
   #transaction: ProducerTransaction | undefined;
   #sends = new SendChain(MAX_SENDS_IN_FLIGHT);
@@ -73,6 +76,7 @@ export class PartitionCycle {
     this.#options = options;
     this.partition = options.partition;
     this.#now = options.now ?? Date.now;
+    this.#crashPoint = options.crashPoint ?? crashPoint;
     this.#offsetToCommit = options.committedOffset;
     this.#committedOffset = options.committedOffset;
   }
@@ -121,7 +125,7 @@ export class PartitionCycle {
       } else {
         counters.read_again++;
       }
-      if (this.#messages === 50) crashPoint("mid-batch");
+      if (this.#messages === 50) this.#crashPoint("mid-batch");
       if (this.bufferedRows >= settings.fileMaxRows) {
         // file_max_rows is a hard bound on a file: end the cycle right here, mid-batch.
         this.#dispatch(outbox.take());
@@ -216,13 +220,13 @@ export class PartitionCycle {
     let written: string[] = [];
     try {
       await this.#sends.settled();
-      crashPoint("before-rename");
+      this.#crashPoint("before-rename");
       written = (await sink.flush()).map((file) => file.path);
-      crashPoint("after-rename");
+      this.#crashPoint("after-rename");
       await open.sendOffsets({ groupId: settings.groupId, topic: settings.inputTopic, partition: this.partition, offset: this.#offsetToCommit });
-      crashPoint("in-transaction");
+      this.#crashPoint("in-transaction");
       await open.commit();
-      crashPoint("after-commit");
+      this.#crashPoint("after-commit");
     } catch (error) {
       this.#transaction = undefined;
       throw await this.#commitFailed(error, open, written);
