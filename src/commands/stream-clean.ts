@@ -10,7 +10,7 @@ import type { Config } from "../config/schema.ts";
 import { createKafka, type KafkaContext } from "../kafka/client.ts";
 import { topicLayout } from "../kafka/topics.ts";
 import { runCleanStream, type CleanStreamSummary } from "../stream/clean-stream.ts";
-import type { StreamSettings } from "../stream/partition-worker.ts";
+import type { StreamSettings } from "../stream/types.ts";
 import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { formatCount } from "../ui/progress.ts";

@@ -3,6 +3,7 @@
  * them into one Parquet file per date. The cycle's files never straddle a commit point: the worker
  * flushes, then commits, then starts the next cycle.
  */
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { CleanRow } from "../clean/types.ts";
 import { fileNameFor, ingestDateFolder } from "../storage/names.ts";
@@ -15,6 +16,8 @@ export interface PartitionSink {
   /** Writes the buffered rows (one file per ingest date) and empties the buffers. */
   flush(): Promise<WrittenFile[]>;
   discard(): void;
+  /** Deletes files this sink wrote (a cycle refused for good); a missing file is no error. */
+  remove(paths: readonly string[]): Promise<void>;
 }
 
 export interface PartitionSinkOptions {
@@ -61,6 +64,9 @@ export function createPartitionSink(options: PartitionSinkOptions): PartitionSin
     discard() {
       buffers = new Map();
       rowCount = 0;
+    },
+    async remove(paths) {
+      await Promise.all(paths.map((path) => rm(path, { force: true })));
     },
   };
 }

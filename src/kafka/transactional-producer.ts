@@ -1,0 +1,73 @@
+/**
+ * The transactional producer of one stream-clean partition, behind the narrow port its cycle
+ * needs: begin a transaction, and inside it send, add the consumer offset, commit or abort. What
+ * is kafkajs-specific about that lives here: the producer settings, the fencing at start, and the
+ * one place a transaction's messages are sent.
+ */
+import type { Kafka, TopicMessages } from "kafkajs";
+import { sendCompletely } from "./complete-send.ts";
+import { DefaultPartitioner } from "./partitioner.ts";
+
+export interface TransactionalProducer {
+  /** Opens the next transaction. */
+  begin(): Promise<ProducerTransaction>;
+  disconnect(): Promise<void>;
+}
+
+export interface ProducerTransaction {
+  /** Sends messages whose partitions are set; resolves once every partition acknowledged them (acks from all replicas). */
+  send(topicMessages: TopicMessages[]): Promise<void>;
+  /** Adds the group's committed offset of one input partition to the transaction. */
+  sendOffsets(position: { groupId: string; topic: string; partition: number; offset: bigint }): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface TransactionalProducerOptions {
+  readonly transactionalId: string;
+  readonly transactionTimeoutMs: number;
+  readonly retry: { retries: number; initialRetryTime: number; maxRetryTime: number };
+}
+
+/**
+ * Connects a producer and initialises its transactional id, which fences the previous owner of
+ * the id: the broker completes or aborts the transaction that owner left open before answering,
+ * so whatever the caller reads next (the committed offset) is final. kafkajs initialises the id at
+ * the first transaction(), not at connect() (which gets an idempotent producer id only), so an
+ * empty transaction is begun and aborted here.
+ */
+export async function startTransactionalProducer(kafka: Kafka, options: TransactionalProducerOptions): Promise<TransactionalProducer> {
+  const producer = kafka.producer({
+    transactionalId: options.transactionalId,
+    createPartitioner: DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: options.transactionTimeoutMs,
+    // The broker answers CONCURRENT_TRANSACTIONS while the previous commit's markers are being
+    // written; retrying after 300 ms (kafkajs' default) would stall every cycle, 25 ms does not.
+    retry: { ...options.retry, initialRetryTime: 25 },
+  });
+  try {
+    await producer.connect();
+    await (await producer.transaction()).abort();
+  } catch (error) {
+    await producer.disconnect().catch(() => undefined);
+    throw error;
+  }
+  return {
+    async begin() {
+      const transaction = await producer.transaction();
+      return {
+        async send(topicMessages) {
+          await sendCompletely((pending) => transaction.sendBatch({ topicMessages: pending, acks: -1 }), topicMessages);
+        },
+        async sendOffsets({ groupId, topic, partition, offset }) {
+          await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition, offset: offset.toString() }] }] });
+        },
+        commit: () => transaction.commit(),
+        abort: () => transaction.abort(),
+      };
+    },
+    disconnect: () => producer.disconnect(),
+  };
+}

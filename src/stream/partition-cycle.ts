@@ -1,0 +1,280 @@
+/**
+ * One input partition's cycles, as an explicit state machine (cycle-states.ts). A cycle is one
+ * Kafka transaction: records are cleaned, their staging messages and dead letters are sent inside
+ * the open transaction, their rows are buffered; at the end of the cycle the rows are made durable
+ * (Parquet renamed into place) before the transaction is committed together with the consumer
+ * offset. See README "Exactly once: the protocol".
+ *
+ * The PartitionCycle owns the open transaction, the buffered rows (its sink), the sends in flight
+ * and the two offsets. It talks to Kafka only through the TransactionalProducer port and to disk
+ * only through the PartitionSink, so every transition and failure is tested with fakes.
+ *
+ * Every public step (process, flushIfDue, abandon) runs on `serial`: the partition's batches, its
+ * clock-driven flushes and its teardown take turns, so no two steps touch the cycle at once.
+ */
+import type { KafkaMessage, TopicMessages } from "kafkajs";
+import { cleanMessage } from "../clean/record.ts";
+import { stagingMessage } from "../clean/staging.ts";
+import type { KafkaError } from "../errors.ts";
+import { type CrashPoint, crashPoint } from "../faults.ts";
+import { toKafkaError } from "../kafka/errors.ts";
+import { partitionForKey } from "../kafka/partitioner.ts";
+import { isRetriable } from "../kafka/retry.ts";
+import type { ProducerTransaction, TransactionalProducer } from "../kafka/transactional-producer.ts";
+import { log } from "../ui/log.ts";
+import { type CycleState, isTerminal, transition } from "./cycle-states.ts";
+import { deadLetterMessage } from "./dead-letter.ts";
+import { type FetchSpan, positionAfterBatch } from "./fetch-position.ts";
+import { Outbox } from "./outbox.ts";
+import type { PartitionSink } from "./partition-sink.ts";
+import { SendChain } from "./send-chain.ts";
+import { createSerial, type Serial } from "./serial.ts";
+import type { CycleSettings, OutputPartitions, StreamCounters } from "./types.ts";
+
+/** Sends queued per transaction before cleaning waits for one (see send-chain.ts). */
+export const MAX_SENDS_IN_FLIGHT = 4;
+
+export interface PartitionCycleOptions {
+  readonly partition: number;
+  readonly settings: CycleSettings;
+  readonly producer: TransactionalProducer;
+  readonly sink: PartitionSink;
+  /** The group's committed offset, read after the producer fenced the previous owner. */
+  readonly committedOffset: bigint;
+  readonly counters: StreamCounters;
+  /** Per input partition, the offset after the last record any cycle of this process read. */
+  readonly readUpTo: Map<number, bigint>;
+  readonly partitionCounts: OutputPartitions;
+  readonly now?: () => number;
+  /** The fault hook at each step that makes something durable (KSTREAM_FAULT); tests pass their own. */
+  readonly crashPoint?: (point: CrashPoint) => void;
+}
+
+export class PartitionCycle {
+  readonly partition: number;
+  readonly serial: Serial = createSerial();
+  readonly #options: PartitionCycleOptions;
+  readonly #now: () => number;
+  readonly #crashPoint: (point: CrashPoint) => void;
+  #state: CycleState = "idle";
+  #transaction: ProducerTransaction | undefined;
+  #sends = new SendChain(MAX_SENDS_IN_FLIGHT);
+  /**
+   * The offset this cycle will commit: one past the last record it processed. Invariant: every
+   * offset below it is committed or in the open cycle; in `idle` it equals `committedOffset`.
+   */
+  #offsetToCommit: bigint;
+  /** The offset committed with the last transaction: everything below it is durable. */
+  #committedOffset: bigint;
+  /** Why the cycle takes no more work, in `broken` and `failed`. */
+  #failure: KafkaError | undefined;
+  #openedAt = 0;
+  #messages = 0;
+  #lastKey: string | undefined;
+  #lastKeyPartition = 0;
+
+  constructor(options: PartitionCycleOptions) {
+    this.#options = options;
+    this.partition = options.partition;
+    this.#now = options.now ?? Date.now;
+    this.#crashPoint = options.crashPoint ?? crashPoint;
+    this.#offsetToCommit = options.committedOffset;
+    this.#committedOffset = options.committedOffset;
+  }
+
+  get state(): CycleState {
+    return this.#state;
+  }
+  get offsetToCommit(): bigint {
+    return this.#offsetToCommit;
+  }
+  get committedOffset(): bigint {
+    return this.#committedOffset;
+  }
+  /** Rows of the open cycle held in memory. */
+  get bufferedRows(): number {
+    return this.#options.sink.rowCount;
+  }
+  /**
+   * Why the cycle cannot go on (a commit failed retriably, its outcome unknown), or undefined. A
+   * broken cycle processes nothing more; its partition restarts from the committed offset.
+   */
+  get broken(): KafkaError | undefined {
+    return this.#state === "broken" ? this.#failure : undefined;
+  }
+
+  /**
+   * Cleans and stages one fetched batch; returns once it is buffered and its sends are queued (not
+   * committed). `span` is the fetch's whole range, records read_committed filtered out included:
+   * the position moves past trailing markers and aborted records (fetch-position.ts), and a batch
+   * of only those (no messages) still moves it, in a cycle of its own if none is open.
+   */
+  async process(messages: KafkaMessage[], span?: FetchSpan): Promise<void> {
+    this.#refuseWhenDone();
+    const positionBefore = this.#offsetToCommit;
+    const { partition, settings, readUpTo, counters } = this.#options;
+    // Below this offset a record was read before, by an earlier cycle of this partition.
+    const readBefore = readUpTo.get(partition) ?? 0n;
+    const outbox = new Outbox({ staging: settings.stagingTopic, deadLetter: settings.deadLetterTopic });
+    for (const message of messages) {
+      await this.#sends.room();
+      const offset = BigInt(message.offset);
+      // After a rebalance kafkajs may deliver from an older position again: skip what is done.
+      if (offset < this.#offsetToCommit) continue;
+      if (this.#state === "idle") await this.#begin();
+      const firstRead = offset >= readBefore;
+      this.#stage(message, firstRead, outbox);
+      this.#messages++;
+      this.#offsetToCommit = offset + 1n;
+      if (firstRead) {
+        counters.read++;
+        readUpTo.set(partition, this.#offsetToCommit);
+      } else {
+        counters.read_again++;
+      }
+      if (this.#messages === 50) this.#crashPoint("mid-batch");
+      if (this.bufferedRows >= settings.fileMaxRows) {
+        // file_max_rows is a hard bound on a file: end the cycle right here, mid-batch.
+        this.#dispatch(outbox.take());
+        await this.#end();
+      }
+    }
+    this.#dispatch(outbox.take());
+    if (span) await this.#movePastHidden(positionBefore, span);
+  }
+
+  /** Offsets are committed only by a transaction: a position moved past hidden records alone opens one. */
+  async #movePastHidden(positionBefore: bigint, span: FetchSpan): Promise<void> {
+    const moved = positionAfterBatch(positionBefore, this.#offsetToCommit, span);
+    if (moved <= this.#offsetToCommit) return;
+    if (this.#state === "idle") await this.#begin();
+    this.#offsetToCommit = moved;
+  }
+
+  /** Ends the open cycle if it is old enough (or `force`): Parquet first, then the transaction. */
+  async flushIfDue(now: number, force = false): Promise<void> {
+    if (this.#state !== "open") return;
+    if (force || now - this.#openedAt >= this.#options.settings.fileMaxAgeMs) await this.#end();
+  }
+
+  /**
+   * Drops the open cycle (rebalance, restart, failed run): forgets its rows, aborts its
+   * transaction, and goes back to the committed offset. A broken or failed cycle stays so.
+   */
+  async abandon(): Promise<void> {
+    this.#options.sink.discard();
+    const open = this.#transaction;
+    this.#transaction = undefined;
+    this.#offsetToCommit = this.#committedOffset;
+    if (this.#state === "open") this.#state = transition(this.#state, "idle", this.partition);
+    if (open) await open.abort().catch((error) => log.debug(`partition ${this.partition}: abort after rebalance: ${(error as Error).message}`));
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === "closed") return;
+    this.#state = transition(this.#state, "closed", this.partition);
+    await this.#options.producer.disconnect();
+  }
+
+  #refuseWhenDone(): void {
+    if (this.#failure) throw this.#failure;
+    if (isTerminal(this.#state)) throw new Error(`partition ${this.partition}: the cycle is ${this.#state}`);
+  }
+
+  async #begin(): Promise<void> {
+    try {
+      this.#transaction = await this.#options.producer.begin();
+    } catch (error) {
+      throw toKafkaError(error, "cannot begin a transaction", { topic: this.#options.settings.inputTopic, partition: this.partition });
+    }
+    this.#state = transition(this.#state, "open", this.partition);
+    this.#openedAt = this.#now();
+    this.#messages = 0;
+    this.#sends = new SendChain(MAX_SENDS_IN_FLIGHT);
+  }
+
+  /** Cleans one record into a buffered row plus its staging message, or a dead letter. */
+  #stage(message: KafkaMessage, firstRead: boolean, outbox: Outbox): void {
+    const { partition, settings, sink, counters, partitionCounts } = this.#options;
+    const outcome = cleanMessage(message.value, { timestamp: Number(message.timestamp), partition, offset: message.offset }, settings.rules);
+    const dispatch = (send: TopicMessages[]) => this.#dispatch(send);
+    if (outcome.kind === "row") {
+      sink.append(outcome.row);
+      const { key, value } = stagingMessage(outcome.row, settings.rules.windowMs);
+      // One window key for long runs of records: its partition is hashed once per run.
+      if (key !== this.#lastKey) {
+        this.#lastKey = key;
+        this.#lastKeyPartition = partitionForKey(key, partitionCounts.staging);
+      }
+      const headers = { "kstream-source-partition": String(partition), "kstream-source-offset": message.offset };
+      outbox.add("staging", { key, value, partition: this.#lastKeyPartition, headers }, value.length + 64, dispatch);
+      if (firstRead) counters.cleaned++;
+    } else {
+      const deadLetter = deadLetterMessage(message, settings.inputTopic, partition, outcome.verdict);
+      // Keyed like kafkajs would; a keyless one follows its source partition (deterministic).
+      deadLetter.partition = message.key ? partitionForKey(message.key, partitionCounts.deadLetter) : partition % partitionCounts.deadLetter;
+      outbox.add("deadLetter", deadLetter, (message.value?.length ?? 0) + (message.key?.length ?? 0) + 256, dispatch);
+      if (firstRead) counters.dead_lettered++;
+    }
+  }
+
+  /** Queues one send in the open transaction (the transaction it was staged for, even if awaited later). */
+  #dispatch(send: TopicMessages[]): void {
+    if (send.length === 0) return;
+    const open = this.#transaction!;
+    this.#sends.push(() => open.send(send));
+  }
+
+  /**
+   * Ends the open cycle. Order is the protocol: every send acknowledged, Parquet renamed into
+   * place (durable), then the offset and the commit, so a crash between any two steps is safe.
+   */
+  async #end(): Promise<void> {
+    const open = this.#transaction!;
+    const { settings, sink, counters } = this.#options;
+    this.#state = transition(this.#state, "committing", this.partition);
+    let written: string[] = [];
+    try {
+      await this.#sends.settled();
+      this.#crashPoint("before-rename");
+      written = (await sink.flush()).map((file) => file.path);
+      this.#crashPoint("after-rename");
+      await open.sendOffsets({ groupId: settings.groupId, topic: settings.inputTopic, partition: this.partition, offset: this.#offsetToCommit });
+      this.#crashPoint("in-transaction");
+      await open.commit();
+      this.#crashPoint("after-commit");
+    } catch (error) {
+      this.#transaction = undefined;
+      throw await this.#commitFailed(error, open, written);
+    }
+    this.#transaction = undefined;
+    this.#committedOffset = this.#offsetToCommit;
+    this.#state = transition(this.#state, "idle", this.partition);
+    counters.files += written.length;
+    counters.commits++;
+    log.debug(`partition ${this.partition}: committed offset ${this.#committedOffset} (${this.#messages} messages, ${written.length} files)`);
+  }
+
+  /** Settles a cycle whose end failed; returns the error to throw. */
+  async #commitFailed(error: unknown, open: ProducerTransaction, written: string[]): Promise<KafkaError> {
+    const where = { topic: this.#options.settings.inputTopic, partition: this.partition, offset: this.#offsetToCommit.toString() };
+    // The offset as text: kafkajs logs the error it gets from eachBatch with JSON.stringify,
+    // which throws on a bigint and would replace this error with "cannot serialize BigInt".
+    this.#failure = toKafkaError(error, "cannot commit the cycle", where);
+    if (isRetriable(error)) {
+      // A broker restarting, a coordinator moving: the commit may even have reached the
+      // coordinator before the connection closed (kafkajs sends EndTxn once, without retry), so
+      // its outcome is unknown and the files stay. The next producer with this transactional id
+      // completes or aborts the transaction, and recovery then keeps the files if the offset was
+      // committed and removes them if not.
+      this.#state = transition(this.#state, "broken", this.partition);
+      return this.#failure;
+    }
+    // Refused for good (fenced by a new owner, a full disk): never committed. Remove the files
+    // now rather than leave them to the next owner's recovery, which may already have run.
+    this.#state = transition(this.#state, "failed", this.partition);
+    await this.#options.sink.remove(written);
+    await open.abort().catch(() => undefined);
+    return this.#failure;
+  }
+}

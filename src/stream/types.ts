@@ -1,0 +1,63 @@
+/**
+ * The shapes the stream-clean job shares between its group loop (clean-stream.ts and the modules
+ * it is split into) and its partition cycles (partition-cycle.ts): settings, counters, and what a
+ * process's cycles have in common. Types only.
+ */
+import type { CleanRules } from "../clean/types.ts";
+import type { TopicLayout } from "../kafka/topics.ts";
+
+export interface StreamSettings {
+  readonly groupId: string;
+  readonly inputTopic: string;
+  readonly stagingTopic: string;
+  readonly deadLetterTopic: string;
+  readonly parquetDir: string;
+  readonly compression: "snappy" | "uncompressed";
+  readonly fileMaxRows: number;
+  readonly maxBufferedRows: number;
+  readonly fileMaxAgeMs: number;
+  readonly sessionTimeoutMs: number;
+  /** Partitions and replication of the staging and dead-letter topics when stream-clean creates them. */
+  readonly topicLayout: TopicLayout;
+  readonly rules: CleanRules;
+  readonly retry: { retries: number; initialRetryTime: number; maxRetryTime: number };
+  /** kafka.retry_limit: how long a retriable failure may last before the run gives up (exit 1). */
+  readonly retryLimitMs: number;
+}
+
+/** What a partition cycle needs of the settings. */
+export type CycleSettings = Pick<StreamSettings, "groupId" | "inputTopic" | "stagingTopic" | "deadLetterTopic" | "fileMaxRows" | "fileMaxAgeMs" | "rules">;
+
+/**
+ * What one stream-clean process did. A record read again (its partition restarted or moved, so
+ * an open cycle was dropped) counts in `read_again` only: `read`, `cleaned` and `dead_lettered`
+ * count each input record once.
+ */
+export interface StreamCounters {
+  read: number;
+  read_again: number;
+  cleaned: number;
+  dead_lettered: number;
+  files: number;
+  commits: number;
+}
+
+/** Partition counts of the output topics: kstream partitions staging messages and dead letters itself. */
+export interface OutputPartitions {
+  readonly staging: number;
+  readonly deadLetter: number;
+}
+
+/** What the partition cycles of one process share. */
+export interface WorkerContext {
+  /** Read only after the producer is initialised: see startPartitionWorker. */
+  readonly readCommittedOffset: () => Promise<bigint>;
+  readonly counters: StreamCounters;
+  /** Per input partition, the offset after the last record any cycle of this process read: below it, a record is read again. */
+  readonly readUpTo: Map<number, bigint>;
+  /**
+   * Messages get their partition here (murmur2 of the key, as kafkajs would), so kafkajs groups
+   * them in one pass and sendCompletely can tell which partitions were acknowledged.
+   */
+  readonly partitionCounts: OutputPartitions;
+}

@@ -1,0 +1,247 @@
+import { describe, expect, test } from "bun:test";
+import type { CrashPoint } from "../../../src/faults.ts";
+import { PartitionCycle } from "../../../src/stream/partition-cycle.ts";
+import type { CycleSettings, StreamCounters } from "../../../src/stream/types.ts";
+import { FakeProducer, FakeSink, connectionClosed, fenced, messages } from "./fakes.ts";
+
+const settings: CycleSettings = {
+  groupId: "g",
+  inputTopic: "input",
+  stagingTopic: "staging",
+  deadLetterTopic: "dead",
+  fileMaxRows: 1_000_000,
+  fileMaxAgeMs: 60_000,
+  rules: { nullPlaceholder: "NULL", defaultIp: "127.127.127.127", dateFormats: ["d/M/yyyy"], windowMs: 300_000 },
+};
+
+function setUp(options: { committedOffset?: bigint; fileMaxRows?: number; readUpTo?: Map<number, bigint>; crashAt?: CrashPoint } = {}) {
+  const log: string[] = [];
+  const producer = new FakeProducer(log);
+  const sink = new FakeSink(log);
+  const counters: StreamCounters = { read: 0, read_again: 0, cleaned: 0, dead_lettered: 0, files: 0, commits: 0 };
+  let clock = 1_000;
+  const cycle = new PartitionCycle({
+    partition: 3,
+    settings: { ...settings, fileMaxRows: options.fileMaxRows ?? settings.fileMaxRows },
+    producer,
+    sink,
+    committedOffset: options.committedOffset ?? 0n,
+    counters,
+    readUpTo: options.readUpTo ?? new Map(),
+    partitionCounts: { staging: 4, deadLetter: 2 },
+    now: () => clock,
+    crashPoint: (point) => {
+      if (point === options.crashAt) throw Object.assign(new Error(`injected at ${point}`), { retriable: true });
+    },
+  });
+  return { cycle, producer, sink, counters, log, advance: (ms: number) => (clock += ms), now: () => clock };
+}
+
+describe("a partition cycle", () => {
+  test("starts idle at the committed offset and opens a transaction with its first record", async () => {
+    const { cycle, log } = setUp({ committedOffset: 10n });
+    expect(cycle.state).toBe("idle");
+    expect(cycle.offsetToCommit).toBe(10n);
+    await cycle.process(messages(10, 5));
+    expect(cycle.state).toBe("open");
+    expect(cycle.offsetToCommit).toBe(15n);
+    expect(cycle.committedOffset).toBe(10n);
+    expect(cycle.bufferedRows).toBe(5);
+    expect(log).toEqual(["begin", "send t1"]);
+  });
+
+  test("skips records below the offset to commit, delivered again after a rebalance", async () => {
+    const { cycle, counters, log } = setUp({ committedOffset: 10n });
+    await cycle.process(messages(5, 5));
+    expect(cycle.state).toBe("idle");
+    expect(counters.read).toBe(0);
+    expect(log).toEqual([]);
+  });
+
+  test("sends staging messages and dead letters in the open transaction, each to its topic and partition", async () => {
+    const { cycle, producer, counters } = setUp();
+    await cycle.process(messages(0, 4, new Set([2])));
+    const [send] = producer.sent;
+    expect(send!.map((t) => [t.topic, t.messages.length])).toEqual([["staging", 3], ["dead", 1]]);
+    expect(send![0]!.messages[0]!.headers).toEqual({ "kstream-source-partition": "3", "kstream-source-offset": "0" });
+    expect(send![1]!.messages[0]!.partition).toBe(3 % 2);
+    expect(counters).toMatchObject({ read: 4, cleaned: 3, dead_lettered: 1, commits: 0 });
+  });
+
+  test("ends an open cycle once it is file_max_age old: every send, then Parquet, then offsets and commit", async () => {
+    const { cycle, log, counters, advance, now } = setUp();
+    await cycle.process(messages(0, 3));
+    await cycle.flushIfDue(now());
+    expect(cycle.state).toBe("open");
+    advance(60_000);
+    await cycle.flushIfDue(now());
+    expect(log).toEqual(["begin", "send t1", "flush file-1", "sendOffsets 3", "commit t1"]);
+    expect(cycle.state).toBe("idle");
+    expect(cycle.committedOffset).toBe(3n);
+    expect(cycle.bufferedRows).toBe(0);
+    expect(counters).toMatchObject({ files: 1, commits: 1 });
+  });
+
+  test("a forced flush ends the cycle at once, and an idle cycle has nothing to end", async () => {
+    const { cycle, log, now } = setUp();
+    await cycle.flushIfDue(now(), true);
+    expect(log).toEqual([]);
+    await cycle.process(messages(0, 2));
+    await cycle.flushIfDue(now(), true);
+    expect(log.at(-1)).toBe("commit t1");
+  });
+
+  test("file_max_rows ends the cycle mid-batch, and the rest of the batch opens the next transaction", async () => {
+    const { cycle, log, producer } = setUp({ fileMaxRows: 3 });
+    await cycle.process(messages(0, 5));
+    expect(log).toEqual(["begin", "send t1", "flush file-1", "sendOffsets 3", "commit t1", "begin", "send t2"]);
+    expect(producer.offsets).toEqual([3n]);
+    expect(cycle.committedOffset).toBe(3n);
+    expect(cycle.offsetToCommit).toBe(5n);
+  });
+
+  test("sends one request at a time: the next send starts only once the previous one is answered", async () => {
+    const { cycle, producer, log, now } = setUp();
+    producer.holdSends = true;
+    await cycle.process(messages(0, 1200));
+    expect(producer.heldSends).toBe(1);
+    const ending = cycle.flushIfDue(now(), true);
+    let sends = 0;
+    while (!log.includes("commit t1")) {
+      expect(producer.heldSends).toBeLessThanOrEqual(1);
+      if (producer.heldSends === 1) {
+        producer.release();
+        sends++;
+      }
+      await Bun.sleep(1);
+    }
+    await ending;
+    expect(sends).toBeGreaterThanOrEqual(3);
+    expect(log.indexOf("flush file-1")).toBeGreaterThan(log.lastIndexOf("send t1"));
+  });
+
+  test("a send that fails retriably breaks the cycle at its end, before any Parquet is written", async () => {
+    const { cycle, producer, sink, now } = setUp();
+    producer.failures.set("send", connectionClosed());
+    await cycle.process(messages(0, 3));
+    await expect(cycle.flushIfDue(now(), true)).rejects.toThrow(/cannot commit the cycle.*Closed connection/);
+    expect(cycle.state).toBe("broken");
+    expect(cycle.broken?.retriable).toBe(true);
+    expect(sink.written).toEqual([]);
+    expect(cycle.committedOffset).toBe(0n);
+  });
+
+  test("a commit that fails retriably breaks the cycle and keeps its files", async () => {
+    const { cycle, producer, sink, log, now } = setUp();
+    producer.failures.set("commit", connectionClosed());
+    await cycle.process(messages(0, 3));
+    await expect(cycle.flushIfDue(now(), true)).rejects.toThrow(/cannot commit the cycle \(topic input, partition 3, offset 3\)/);
+    expect(cycle.state).toBe("broken");
+    expect(cycle.broken).toBeDefined();
+    expect(sink.written).toEqual(["file-1"]);
+    expect(sink.removed).toEqual([]);
+    expect(log).not.toContain("abort t1");
+    expect(cycle.committedOffset).toBe(0n);
+  });
+
+  test("a broken cycle takes no more records and ends no more cycles", async () => {
+    const { cycle, producer, log, now } = setUp();
+    producer.failures.set("commit", connectionClosed());
+    await cycle.process(messages(0, 3));
+    const failure = await cycle.flushIfDue(now(), true).catch((error) => error);
+    await expect(cycle.process(messages(3, 1))).rejects.toBe(failure);
+    const steps = log.length;
+    await cycle.flushIfDue(now(), true);
+    expect(log.length).toBe(steps);
+  });
+
+  test("a commit refused for good removes the cycle's files, then aborts its transaction", async () => {
+    const { cycle, producer, sink, log, now } = setUp();
+    producer.failures.set("commit", Object.assign(new Error("disk says no"), { retriable: false }));
+    await cycle.process(messages(0, 3));
+    await expect(cycle.flushIfDue(now(), true)).rejects.toThrow(/disk says no/);
+    expect(cycle.state).toBe("failed");
+    expect(cycle.broken).toBeUndefined();
+    expect(sink.removed).toEqual(["file-1"]);
+    expect(log.slice(-2)).toEqual(["remove file-1", "abort t1"]);
+    await expect(cycle.process(messages(3, 1))).rejects.toThrow(/disk says no/);
+  });
+
+  test("a cycle fenced by a newer owner of its transactional id removes its files and fails", async () => {
+    const { cycle, producer, sink, log, now } = setUp();
+    producer.failures.set("sendOffsets", fenced());
+    await cycle.process(messages(0, 3));
+    await expect(cycle.flushIfDue(now(), true)).rejects.toThrow(/fences the current one/);
+    expect(cycle.state).toBe("failed");
+    expect(sink.removed).toEqual(["file-1"]);
+    expect(log).not.toContain("commit t1");
+    expect(log.at(-1)).toBe("abort t1");
+  });
+
+  test("a Parquet write that fails for good fails the cycle without a commit", async () => {
+    const { cycle, sink, log, now } = setUp();
+    sink.flushFailure = new Error("ENOSPC: no space left on device");
+    await cycle.process(messages(0, 3));
+    await expect(cycle.flushIfDue(now(), true)).rejects.toThrow(/ENOSPC/);
+    expect(cycle.state).toBe("failed");
+    expect(log).not.toContain("sendOffsets 3");
+    expect(log.at(-1)).toBe("abort t1");
+  });
+
+  test("a crash before the rename leaves nothing durable: no file, no offset, no commit", async () => {
+    const { cycle, sink, log, now } = setUp({ crashAt: "before-rename" });
+    await cycle.process(messages(0, 3));
+    await expect(cycle.flushIfDue(now(), true)).rejects.toThrow(/before-rename/);
+    expect(sink.written).toEqual([]);
+    expect(log.some((step) => step.startsWith("sendOffsets") || step.startsWith("commit"))).toBe(false);
+    expect(cycle.state).toBe("broken");
+  });
+
+  test("a crash after the rename leaves the files, uncommitted, for recovery to judge", async () => {
+    const { cycle, sink, log, now } = setUp({ crashAt: "after-rename" });
+    await cycle.process(messages(0, 3));
+    await expect(cycle.flushIfDue(now(), true)).rejects.toThrow(/after-rename/);
+    expect(sink.written).toEqual(["file-1"]);
+    expect(sink.removed).toEqual([]);
+    expect(log.some((step) => step.startsWith("sendOffsets") || step.startsWith("commit"))).toBe(false);
+    expect(cycle.state).toBe("broken");
+  });
+
+  test("a transaction that cannot begin leaves the cycle idle, so the batch can be tried again", async () => {
+    const { cycle, producer, counters } = setUp();
+    producer.failures.set("begin", connectionClosed());
+    await expect(cycle.process(messages(0, 3))).rejects.toThrow(/cannot begin a transaction/);
+    expect(cycle.state).toBe("idle");
+    expect(counters.read).toBe(0);
+    await cycle.process(messages(0, 3));
+    expect(cycle.state).toBe("open");
+  });
+
+  test("dropping an open cycle (shutdown, rebalance) forgets its rows, aborts it and goes back to the committed offset", async () => {
+    const { cycle, log } = setUp({ committedOffset: 7n });
+    await cycle.process(messages(7, 4));
+    await cycle.abandon();
+    expect(cycle.state).toBe("idle");
+    expect(cycle.bufferedRows).toBe(0);
+    expect(cycle.offsetToCommit).toBe(7n);
+    expect(log.at(-1)).toBe("abort t1");
+  });
+
+  test("records read again after a dropped cycle count as read again, not as read", async () => {
+    const readUpTo = new Map<number, bigint>();
+    const { cycle, counters } = setUp({ readUpTo });
+    await cycle.process(messages(0, 4));
+    await cycle.abandon();
+    await cycle.process(messages(0, 6));
+    expect(readUpTo.get(3)).toBe(6n);
+    expect(counters).toMatchObject({ read: 6, read_again: 4, cleaned: 6 });
+  });
+
+  test("a closed cycle disconnects its producer and refuses records", async () => {
+    const { cycle, producer } = setUp();
+    await cycle.close();
+    expect(producer.disconnected).toBe(true);
+    expect(cycle.state).toBe("closed");
+    await expect(cycle.process(messages(0, 1))).rejects.toThrow(/partition 3: the cycle is closed/);
+  });
+});
