@@ -9,6 +9,7 @@ import type { Config } from "../config/schema.ts";
 import { durationMs } from "../config/duration.ts";
 import { ConfigError } from "../errors.ts";
 import { isVerbose, log } from "../ui/log.ts";
+import { installCodecs } from "./codecs.ts";
 import { installRetriableCoordinatorLookup } from "./coordinator-lookup.ts";
 import { installFastEncoding } from "./fast-encoding.ts";
 
@@ -23,6 +24,7 @@ export function createKafka(config: Config, secrets: Secrets, clientIdSuffix?: s
   quietKafkajsTimerWarnings();
   installFastEncoding();
   installRetriableCoordinatorLookup();
+  installCodecs();
   const retry = retryPolicy(durationMs(config.kafka.retry_limit));
   const kafkaConfig: KafkaConfig = {
     clientId: clientIdSuffix ? `${config.kafka.client_id}-${clientIdSuffix}` : config.kafka.client_id,
