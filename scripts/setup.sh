@@ -6,7 +6,8 @@
 #   needs, not installed here: Node.js + npm, Java 17+, Maven
 #   installs: node_modules from package-lock.json (Bun comes from npm as a dev dependency),
 #             kcat (Debian package, when run as root), Kafka's jars (scripts/kafka.sh fetch)
-#   installs: prometheus_client (PyPI) into .cache/python, for the tests' Prometheus format check
+#   installs: prometheus_client and pyarrow (PyPI) into .cache/python, for the tests' Prometheus
+#             format check and second Parquet reader
 
 # The body runs in a subshell, so "exit" and "set -e" stay inside it even when sourced.
 kstream_setup() (
@@ -75,6 +76,14 @@ kstream_setup() (
     say "installing prometheus_client $prom_version (PyPI) into $venv"
     { python3 -m venv "$venv" && "$venv/bin/pip" install -q --disable-pip-version-check "prometheus_client==$prom_version"; } >/dev/null 2>&1 ||
       missing "could not install prometheus_client into $venv (python3 -m venv needs the python3-venv package on Debian)"
+  fi
+
+  # The Parquet tests read every codec kstream writes with pyarrow too, a second reader beside DuckDB.
+  local pyarrow_version=26.0.1
+  if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('pyarrow') != '$pyarrow_version')" 2>/dev/null; then
+    say "installing pyarrow $pyarrow_version (PyPI) into $venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "pyarrow==$pyarrow_version" >/dev/null 2>&1 ||
+      missing "could not install pyarrow into $venv"
   fi
 
   bash scripts/kafka.sh fetch

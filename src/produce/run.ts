@@ -4,11 +4,12 @@
  * while the next batch is read), and records every acknowledged offset range in the ledger (or, when
  * the ledger is held by another process past ledger.lock_timeout, in its journal, and stops).
  */
-import { CompressionTypes, type Message, type Producer, type RecordMetadata } from "kafkajs";
+import { type Message, type Producer, type RecordMetadata } from "kafkajs";
 import { durationMs } from "../config/duration.ts";
 import { describeError, InputSyntaxError, KafkaError, LedgerError } from "../errors.ts";
 import { crashPoint } from "../faults.ts";
 import { readElements, openInput } from "../input/index.ts";
+import { KAFKA_CODEC_TYPES } from "../kafka/codecs.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import type { KafkaContext } from "../kafka/client.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES, ensureTopics, kstreamTopics, topicLayout, topicMaxMessageBytes } from "../kafka/topics.ts";
@@ -247,7 +248,7 @@ async function openSink(
     }
   }, heartbeatEveryMs(durationMs(config.ledger.heartbeat_timeout)));
   heartbeat.unref();
-  const compression = config.produce.compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None;
+  const compression = KAFKA_CODEC_TYPES[config.produce.compression];
 
   let pending: Promise<void> | undefined;
   let inFlight = 0;

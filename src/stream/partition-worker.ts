@@ -15,6 +15,7 @@ import { stagingMessage } from "../clean/staging.ts";
 import type { CleanRules } from "../clean/types.ts";
 import type { KafkaError } from "../errors.ts";
 import { crashPoint } from "../faults.ts";
+import { KAFKA_CODEC_TYPES, type KafkaCodecName } from "../kafka/codecs.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import { isRetriable } from "../kafka/retry.ts";
 import { sendCompletely } from "../kafka/complete-send.ts";
@@ -22,6 +23,7 @@ import { DefaultPartitioner, partitionForKey } from "../kafka/partitioner.ts";
 import type { TopicLayout } from "../kafka/topics.ts";
 import { log } from "../ui/log.ts";
 import { deadLetterMessage } from "./dead-letter.ts";
+import type { ParquetCompression } from "./parquet-writer.ts";
 import { createPartitionSink, type PartitionSink } from "./partition-sink.ts";
 import { recoverPartition } from "./recovery.ts";
 import { createSerial, type Serial } from "./serial.ts";
@@ -41,7 +43,10 @@ export interface StreamSettings {
   readonly stagingTopic: string;
   readonly deadLetterTopic: string;
   readonly parquetDir: string;
-  readonly compression: "snappy" | "uncompressed";
+  /** Parquet page compression. */
+  readonly compression: ParquetCompression;
+  /** Compression of the batches sent to the staging and dead-letter topics. */
+  readonly sendCompression: KafkaCodecName;
   readonly fileMaxRows: number;
   readonly maxBufferedRows: number;
   readonly fileMaxAgeMs: number;
@@ -245,7 +250,7 @@ export async function startPartitionWorker(kafka: Kafka, settings: StreamSetting
         // first is sent again (seen as 3 dead letters written twice and 3 lost when a leader was
         // killed mid-cycle). Cleaning still runs ahead while a send is in flight.
         const previous = sends.at(-1) ?? Promise.resolve();
-        const send = previous.then(() => sendCompletely((pending) => open.sendBatch({ topicMessages: pending, acks: -1 }), topicMessages));
+        const send = previous.then(() => sendCompletely((pending) => open.sendBatch({ topicMessages: pending, acks: -1, compression: KAFKA_CODEC_TYPES[settings.sendCompression] }), topicMessages));
         // Awaited at the end of the cycle, where a failure aborts it; not an unhandled rejection here.
         send.catch(() => undefined);
         sends.push(send);
