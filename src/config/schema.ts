@@ -111,7 +111,7 @@ export const ProduceSchema = v.strictObject({
     v.pipe(v.number(), v.minValue(0, "must be 0 or more"), v.description("messages per second; 0 = as fast as the broker takes them")),
     0,
   ),
-  compression: kafkaCompression("compression of the record batches produce writes to the input topic", "lz4"),
+  compression: kafkaCompression("compression of the record batches produce writes to the input topic", "zstd"),
   batch_size: count("messages per produce request (1000 measured fastest: kafkajs groups a request per partition at a cost quadratic in its size)", 1000),
 });
 
@@ -157,7 +157,7 @@ export const CleanSchema = v.strictObject({
       v.description("level of clean.compression: zstd 1-22 (default 3), gzip 1-9 (default 6); the other codecs have none"),
     ),
   ),
-  send_compression: kafkaCompression("compression of the batches stream-clean sends to the staging and dead-letter topics", "lz4"),
+  send_compression: kafkaCompression("compression of the batches stream-clean sends to the staging and dead-letter topics", "zstd"),
 });
 
 /** Parquet levels: what the gzip codec accepts is narrower than zstd's range the key allows. */
