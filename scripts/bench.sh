@@ -5,7 +5,7 @@
 # each stage against its kcat baseline, end to end and `--help`, median of 3 runs after a warm-up.
 # Prints Markdown tables on stdout; the JSON goes to bench-results/ (git-ignored).
 #
-#   scripts/bench.sh [--records 1000000] [--runs 3] [--stages produce,clean,measure,recon,e2e,help]
+#   scripts/bench.sh [--records 1000000] [--runs 3] [--stages produce,clean,measure,recon,e2e,help,codecs]
 #                    [--scale [--scale-records 1000000] [--scale-sizes 100000,1000000,5000000]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,4 +19,6 @@ if ! bash scripts/kafka.sh status >/dev/null 2>&1; then
   started_broker=1
 fi
 node_modules/.bin/bun run build >/dev/null
-node_modules/.bin/bun scripts/bench.ts --broker "127.0.0.1:${KAFKA_PORT:-9092}" "$@"
+# The local broker's data folders: where the codec stage reads the bytes a topic holds.
+log_dirs=$(ls -d "${KSTREAM_KAFKA_CACHE:-.cache}/kafka-run/${KAFKA_PORT:-9092}"/node-*/data 2>/dev/null | paste -sd, - || true)
+node_modules/.bin/bun scripts/bench.ts --broker "127.0.0.1:${KAFKA_PORT:-9092}" --log-dirs "$log_dirs" "$@"

@@ -7,12 +7,17 @@
  *
  *   bun scripts/bench.ts [--records 1000000] [--runs 3] [--stages produce,clean,measure,recon,e2e,help]
  *                        [--scale] [--scale-records 1000000] [--scale-sizes 100000,1000000,5000000]
- *                        [--broker 127.0.0.1:9092]
+ *                        [--broker 127.0.0.1:9092] [--log-dirs DIR,...]
+ *
+ * The stage "codecs" (not in the default list: --stages codecs) adds two tables: per Kafka codec,
+ * produce records/s, the input topic's bytes on the broker (its log segments under --log-dirs),
+ * stream-clean records/s sending staging in that codec and the staging bytes; per Parquet codec,
+ * stream-clean rows/s and the files' bytes. Modest --records (200000) keep it to a few minutes.
  *
  * --scale adds two tables: stream-clean throughput with 1, 3 and 6 input partitions and 1 or 2
  * processes in one group (on --scale-records), and end-to-end wall time for each of --scale-sizes.
  */
-import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -26,6 +31,7 @@ const { values: flags } = parseArgs({
     "scale-records": { type: "string", default: "1000000" },
     "scale-sizes": { type: "string", default: "100000,1000000,5000000" },
     broker: { type: "string", default: process.env.KSTREAM_TEST_BROKER ?? "127.0.0.1:9092" },
+    "log-dirs": { type: "string", default: "" },
   },
 });
 
@@ -34,6 +40,7 @@ const KSTREAM = join(ROOT, "dist", "kstream");
 const records = Number(flags.records);
 const runs = Math.max(1, Number(flags.runs));
 const broker = flags.broker!;
+const logDirs = flags["log-dirs"]!.split(",").filter((dir) => dir !== "");
 const work = join(tmpdir(), `kstream-bench-${process.pid}`);
 mkdirSync(work, { recursive: true });
 
@@ -71,12 +78,13 @@ function uniqueTopic(label: string): string {
   return `bench_${label}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
 }
 
-function benchConfig(topic: string, ledger: string, run = "", partitions = 3): string {
+function benchConfig(topic: string, ledger: string, run = "", partitions = 3, extra: { produce?: string; clean?: string } = {}): string {
   const path = join(work, `${topic}${run}.toml`);
   writeFileSync(
     path,
     `[kafka]\nbrokers = ["${broker}"]\n[topics]\ninput = "${topic}"\nstaging = "${topic}${run}_stage"\ndead_letter = "${topic}${run}_dlq"\npartitions = ${partitions}\n` +
-      `[ledger]\npath = "${ledger}"\n[clean]\ngroup_id = "${topic}${run}_group"\nparquet_dir = "${join(work, `${topic}${run}_parquet`)}"\n`,
+      `[ledger]\npath = "${ledger}"\n[clean]\ngroup_id = "${topic}${run}_group"\nparquet_dir = "${join(work, `${topic}${run}_parquet`)}"\n${extra.clean ?? ""}\n` +
+      `[produce]\n${extra.produce ?? ""}\n`,
   );
   return path;
 }
@@ -193,6 +201,123 @@ async function scalePartitions(input: string, bytes: number, count: number): Pro
   return rows;
 }
 
+/**
+ * Bytes a topic holds on the broker: the sizes of its partitions' log segments in the broker
+ * data folders given by --log-dirs (scripts/bench.sh passes the local broker's). Undefined
+ * without them.
+ */
+function topicBytesOnBroker(topic: string): number | undefined {
+  if (logDirs.length === 0) return undefined;
+  let total = 0;
+  for (const dir of logDirs) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      if (!new RegExp(`^${topic.replaceAll(".", "\\.")}-\\d+$`).test(name)) continue;
+      for (const file of readdirSync(join(dir, name))) if (file.endsWith(".log")) total += statSync(join(dir, name, file)).size;
+    }
+  }
+  return total;
+}
+
+function folderBytes(dir: string): { bytes: number; files: number } {
+  let bytes = 0;
+  let files = 0;
+  if (!existsSync(dir)) return { bytes, files };
+  for (const name of readdirSync(dir, { recursive: true })) {
+    if (!String(name).endsWith(".parquet")) continue;
+    bytes += statSync(join(dir, String(name))).size;
+    files++;
+  }
+  return { bytes, files };
+}
+
+interface CodecRow {
+  kind: "kafka" | "parquet";
+  codec: string;
+  records: number;
+  /** produce records/s (Kafka codecs) or stream-clean records/s (Parquet codecs), median of the runs. */
+  writeRecordsPerSecond: number;
+  /** stream-clean records/s reading the topic and sending staging with this codec (Kafka codecs). */
+  cleanRecordsPerSecond?: number;
+  /** Input topic (Kafka codecs) or Parquet files (Parquet codecs). */
+  bytes: number | undefined;
+  /** Staging + dead-letter topics written by stream-clean with this codec (Kafka codecs). */
+  stagingBytes?: number | undefined;
+}
+
+const KAFKA_CODECS = ["none", "gzip", "snappy", "lz4", "zstd"];
+const PARQUET_CODECS = ["snappy", "zstd", "gzip", "lz4_raw", "uncompressed"];
+
+/**
+ * Per Kafka codec: produce records/s and the input topic's bytes on the broker; stream-clean
+ * records/s over that topic with the same codec for staging, and the staging bytes. Per Parquet
+ * codec: stream-clean records/s and the files' bytes (over one lz4 input topic).
+ */
+async function stageCodecs(input: string): Promise<CodecRow[]> {
+  const result: CodecRow[] = [];
+  for (const codec of KAFKA_CODECS) {
+    const produceSamples: Sample[] = [];
+    let topic = "";
+    for (let i = 0; i <= runs; i++) {
+      topic = uniqueTopic(`codec_${codec}`);
+      const config = benchConfig(topic, join(work, `${topic}.db`), "", 3, { produce: `compression = "${codec}"` });
+      const sample = await measure([KSTREAM, "produce", input, "--config", config, "--quiet"]);
+      if (i > 0) produceSamples.push(sample);
+    }
+    const cleanConfig = benchConfig(topic, join(work, `${topic}.db`), "_clean", 3, { clean: `send_compression = "${codec}"` });
+    const clean = await measure([KSTREAM, "stream-clean", "--until-caught-up", "--config", cleanConfig, "--quiet"]);
+    const staging = [topicBytesOnBroker(`${topic}_clean_stage`), topicBytesOnBroker(`${topic}_clean_dlq`)];
+    result.push({
+      kind: "kafka",
+      codec,
+      records,
+      writeRecordsPerSecond: median(produceSamples.map((s) => records / s.wallSeconds)),
+      cleanRecordsPerSecond: records / clean.wallSeconds,
+      bytes: topicBytesOnBroker(topic),
+      stagingBytes: staging.includes(undefined) ? undefined : (staging[0] ?? 0) + (staging[1] ?? 0),
+    });
+  }
+  const topic = uniqueTopic("codec_parquet");
+  await measure([KSTREAM, "produce", input, "--config", benchConfig(topic, join(work, `${topic}.db`), "", 3, { produce: 'compression = "lz4"' }), "--quiet"]);
+  for (const codec of PARQUET_CODECS) {
+    const samples: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i <= runs; i++) {
+      const run = `_${codec}_${i}`;
+      const config = benchConfig(topic, join(work, `${topic}.db`), run, 3, { clean: `compression = "${codec}"` });
+      const sample = await measure([KSTREAM, "stream-clean", "--until-caught-up", "--config", config, "--quiet"]);
+      bytes = folderBytes(join(work, `${topic}${run}_parquet`)).bytes;
+      rmSync(join(work, `${topic}${run}_parquet`), { recursive: true, force: true });
+      if (i > 0) samples.push(records / sample.wallSeconds);
+    }
+    result.push({ kind: "parquet", codec, records, writeRecordsPerSecond: median(samples), bytes });
+  }
+  return result;
+}
+
+function codecTables(rows: CodecRow[], inputBytes: number): string[] {
+  const mb = (n: number | undefined) => (n === undefined ? "—" : fmt(n / 1e6, 1));
+  const ratio = (n: number | undefined) => (n === undefined ? "—" : fmt(inputBytes / n, 1));
+  const lines = [
+    "",
+    `Kafka codecs (${fmt(records)} records, ${mb(inputBytes)} MB of NDJSON; topic bytes = log segments on the broker):`,
+    "",
+    "| codec | produce records/s | input topic MB | ratio | stream-clean records/s (staging in this codec) | staging + DLQ MB |",
+    "|---|---|---|---|---|---|",
+  ];
+  for (const row of rows.filter((r) => r.kind === "kafka")) {
+    lines.push(`| ${row.codec} | ${fmt(row.writeRecordsPerSecond)} | ${mb(row.bytes)} | ${ratio(row.bytes)} | ${fmt(row.cleanRecordsPerSecond ?? 0)} | ${mb(row.stagingBytes)} |`);
+  }
+  const parquet = rows.filter((r) => r.kind === "parquet");
+  const plain = parquet.find((r) => r.codec === "uncompressed")?.bytes;
+  lines.push("", "Parquet codecs (stream-clean over one lz4 topic):", "", "| codec | stream-clean rows/s | Parquet MB | size vs uncompressed |", "|---|---|---|---|");
+  for (const row of parquet) {
+    const share = plain && row.bytes !== undefined ? `${fmt((100 * row.bytes) / plain)} %` : "—";
+    lines.push(`| ${row.codec} | ${fmt(row.writeRecordsPerSecond)} | ${mb(row.bytes)} | ${share} |`);
+  }
+  return lines;
+}
+
 async function generate(count: number, path: string): Promise<number> {
   const generator = Bun.spawn(["node_modules/.bin/bun", "scripts/gen-sample.ts", "--records", String(count), "--out", path], { cwd: ROOT, stderr: "inherit" });
   if ((await generator.exited) !== 0) throw new Error("gen-sample failed");
@@ -233,6 +358,7 @@ async function main() {
   if (stages.includes("recon")) rows.push(...(await stageOnCleanOutput("recon", bytes)));
   if (stages.includes("e2e")) rows.push(...(await stageEndToEnd(input, bytes)));
   if (stages.includes("help")) rows.push(...(await stageHelp()));
+  const codecRows = stages.includes("codecs") ? await stageCodecs(input) : [];
   const scaleRows: Row[] = [];
   if (flags.scale) {
     const scaleRecords = Number(flags["scale-records"]);
@@ -274,11 +400,12 @@ async function main() {
       );
     }
   }
+  if (codecRows.length > 0) lines.push(...codecTables(codecRows, bytes));
   console.log(lines.join("\n"));
   const resultsDir = join(ROOT, "bench-results");
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `bench-${new Date().toISOString().replaceAll(":", "-")}.json`);
-  writeFileSync(file, JSON.stringify({ header, cpus, memoryGb, records, bytes, runs, results: summaries, scale: scaleRows.map(summarize) }, null, 2));
+  writeFileSync(file, JSON.stringify({ header, cpus, memoryGb, records, bytes, runs, results: summaries, scale: scaleRows.map(summarize), codecs: codecRows }, null, 2));
   console.error(`results: ${file}`);
 }
 

@@ -6,8 +6,8 @@
 #   needs, not installed here: Node.js + npm, Java 17+, Maven
 #   installs: node_modules from package-lock.json (Bun comes from npm as a dev dependency),
 #             kcat (Debian package, when run as root), Kafka's jars (scripts/kafka.sh fetch)
-#   installs: prometheus_client (PyPI) into .cache/python, for the tests' Prometheus format check,
-#             and pyarrow (PyPI) there, the tests' independent reader of Parquet on S3
+#   installs: prometheus_client and pyarrow (PyPI) into .cache/python, for the tests' Prometheus
+#             format check and second Parquet reader (also of Parquet on S3)
 #   builds:   versitygw, the tests' S3 server, with the machine's Go (scripts/s3.sh build; cached
 #             under .cache/s3/), when Go is present
 
@@ -80,8 +80,9 @@ kstream_setup() (
       missing "could not install prometheus_client into $venv (python3 -m venv needs the python3-venv package on Debian)"
   fi
 
-  # pyarrow's S3FileSystem reads what the S3 client wrote (DuckDB's httpfs cannot be installed
-  # offline). Checked without importing pyarrow, which takes a second.
+  # pyarrow is the tests' second Parquet reader beside DuckDB, for every codec kstream writes and
+  # for Parquet on S3 (DuckDB's httpfs cannot be installed offline). Checked without importing
+  # pyarrow, which takes a second.
   local pyarrow_version=26.0.1
   if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('pyarrow') != '$pyarrow_version')" 2>/dev/null; then
     say "installing pyarrow $pyarrow_version (PyPI) into $venv"

@@ -49,6 +49,14 @@ const topicName = (description: string, fallback: string) =>
     fallback,
   );
 
+/** Kafka record-batch codecs, by the names the Java client and librdkafka use (compression.type). */
+export const KAFKA_CODECS = ["none", "gzip", "snappy", "lz4", "zstd"] as const;
+/** Parquet page codecs kstream writes; LZ4_RAW is Parquet's block LZ4 (the older "LZ4" is deprecated). */
+export const PARQUET_CODECS = ["snappy", "zstd", "gzip", "lz4_raw", "uncompressed"] as const;
+
+const kafkaCompression = (description: string, fallback: (typeof KAFKA_CODECS)[number]) =>
+  v.optional(v.pipe(v.picklist(KAFKA_CODECS), v.description(`${description}: ${KAFKA_CODECS.join(" | ")}`)), fallback);
+
 const optionalPath = (description: string) => v.optional(v.pipe(v.string(), v.minLength(1), v.description(description)));
 
 const SaslSchema = v.strictObject({
@@ -103,10 +111,7 @@ export const ProduceSchema = v.strictObject({
     v.pipe(v.number(), v.minValue(0, "must be 0 or more"), v.description("messages per second; 0 = as fast as the broker takes them")),
     0,
   ),
-  compression: v.optional(
-    v.pipe(v.picklist(["none", "gzip"]), v.description("compression of produced batches (kafkajs ships gzip only)")),
-    "none",
-  ),
+  compression: kafkaCompression("compression of the record batches produce writes to the input topic", "zstd"),
   batch_size: count("messages per produce request (1000 measured fastest: kafkajs groups a request per partition at a cost quadratic in its size)", 1000),
 });
 
@@ -140,10 +145,39 @@ export const CleanSchema = v.strictObject({
   ),
   window: duration("size of the tumbling time windows of the staging topic and the measures", "5 minutes"),
   compression: v.optional(
-    v.pipe(v.picklist(["snappy", "uncompressed"]), v.description("Parquet page compression")),
+    v.pipe(v.picklist(PARQUET_CODECS), v.description("Parquet page compression")),
     "snappy",
   ),
+  compression_level: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer("expected a whole number"),
+      v.minValue(1, "must be at least 1"),
+      v.maxValue(22, "must be at most 22 (zstd's highest level)"),
+      v.description("level of clean.compression: zstd 1-22 (default 3), gzip 1-9 (default 6); the other codecs have none"),
+    ),
+  ),
+  send_compression: kafkaCompression("compression of the batches stream-clean sends to the staging and dead-letter topics", "zstd"),
 });
+
+/** Parquet levels: what the gzip codec accepts is narrower than zstd's range the key allows. */
+const CleanSchemaChecked = v.pipe(
+  CleanSchema,
+  v.forward(
+    v.check(
+      (clean) => clean.compression_level === undefined || clean.compression !== "gzip" || clean.compression_level <= 9,
+      "gzip levels are 1-9",
+    ),
+    ["compression_level"],
+  ),
+  v.forward(
+    v.check(
+      (clean) => clean.compression_level === undefined || clean.compression === "zstd" || clean.compression === "gzip",
+      "only the zstd and gzip codecs have a level: set clean.compression to one of them or remove the level",
+    ),
+    ["compression_level"],
+  ),
+);
 
 export const MeasureSchema = v.strictObject({
   output: text('CSV file of the measures per window ("-" is stdout)', "out/measures.csv"),
@@ -192,7 +226,7 @@ export const ConfigSchema = v.strictObject({
   kafka: v.optional(KafkaSchema, {}),
   topics: v.optional(TopicsSchema, {}),
   produce: v.optional(ProduceSchema, {}),
-  clean: v.optional(CleanSchema, {}),
+  clean: v.optional(CleanSchemaChecked, {}),
   measure: v.optional(MeasureSchema, {}),
   ledger: v.optional(LedgerSchema, {}),
   rules: v.optional(RulesSchema, {}),

@@ -11,11 +11,11 @@
  * - coordinator-lookup.ts: "no broker answered the coordinator lookup" is retriable.
  * - partitioned-messages.ts: a linear `reduce` on each array kstream sends (applied per send, not
  *   globally, so it needs no install step; listed here so every patch is named in one place).
- * - codecs (src/kafka/codecs.ts, when present): compression codecs registered with kafkajs belong
- *   in installKafkajsPatches() below, after the version check.
+ * - codecs.ts: snappy, lz4 and zstd registered in kafkajs' CompressionCodecs (it ships gzip only).
  */
 import kafkajsPackage from "kafkajs/package.json" with { type: "json" };
 import { DependencyError } from "../errors.ts";
+import { installCodecs } from "./codecs.ts";
 import { installRetriableCoordinatorLookup } from "./coordinator-lookup.ts";
 import { installFastEncoding } from "./fast-encoding.ts";
 
@@ -40,7 +40,7 @@ export function installKafkajsPatches(): void {
   quietKafkajsTimerWarnings();
   installFastEncoding();
   installRetriableCoordinatorLookup();
-  // installCodecs() (src/kafka/codecs.ts) goes here.
+  installCodecs();
   installed = true;
 }
 

@@ -5,6 +5,7 @@
  * one place a transaction's messages are sent.
  */
 import type { Kafka, TopicMessages } from "kafkajs";
+import { KAFKA_CODEC_TYPES, type KafkaCodecName } from "./codecs.ts";
 import { sendCompletely } from "./complete-send.ts";
 import { DefaultPartitioner } from "./partitioner.ts";
 
@@ -27,6 +28,8 @@ export interface TransactionalProducerOptions {
   readonly transactionalId: string;
   readonly transactionTimeoutMs: number;
   readonly retry: { retries: number; initialRetryTime: number; maxRetryTime: number };
+  /** Compression of every batch this producer sends (clean.send_compression). */
+  readonly compression: KafkaCodecName;
 }
 
 /**
@@ -59,7 +62,7 @@ export async function startTransactionalProducer(kafka: Kafka, options: Transact
       const transaction = await producer.transaction();
       return {
         async send(topicMessages) {
-          await sendCompletely((pending) => transaction.sendBatch({ topicMessages: pending, acks: -1 }), topicMessages);
+          await sendCompletely((pending) => transaction.sendBatch({ topicMessages: pending, acks: -1, compression: KAFKA_CODEC_TYPES[options.compression] }), topicMessages);
         },
         async sendOffsets({ groupId, topic, partition, offset }) {
           await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition, offset: offset.toString() }] }] });

@@ -3,6 +3,7 @@
  * options, and the Kafka sink's settings. A dry run is given a dry-run sink instead of settings,
  * so no field here is optional for one kind of run and required for the other.
  */
+import type { KafkaCodecName } from "../kafka/codecs.ts";
 import type { TopicLayout } from "../kafka/topics.ts";
 
 export interface ProduceOptions {
@@ -29,7 +30,7 @@ export interface KafkaSinkSettings {
   readonly topics: readonly string[];
   readonly layout: TopicLayout;
   readonly rate: number;
-  readonly compression: "none" | "gzip";
+  readonly compression: KafkaCodecName;
   readonly heartbeatTimeoutMs: number;
   readonly retryLimitMs: number;
 }

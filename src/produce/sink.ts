@@ -3,9 +3,10 @@
  * producer onto the input topic, counted in the ledger) or the dry-run sink (counts, publishes and
  * records nothing). The loop never asks which one it has, so nothing in it is optional.
  */
-import { CompressionTypes, type Message, type PartitionMetadata, type Producer, type TopicMessages } from "kafkajs";
+import { type Message, type PartitionMetadata, type Producer, type TopicMessages } from "kafkajs";
 import { describeError } from "../errors.ts";
 import type { KafkaContext } from "../kafka/client.ts";
+import { KAFKA_CODEC_TYPES } from "../kafka/codecs.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import { DefaultPartitioner } from "../kafka/partitioner.ts";
 import { retryWhileRetriable } from "../kafka/retry.ts";
@@ -71,7 +72,7 @@ export function kafkaSink(context: KafkaContext, ledger: RunLedger, settings: Ka
     const runId = Bun.randomUUIDv7();
     ledger.startRun({ id: runId, producer: settings.producer, source, topic });
     const stopHeartbeat = startHeartbeat(ledger, runId, heartbeatEveryMs(settings.heartbeatTimeoutMs));
-    const compression = settings.compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None;
+    const compression = KAFKA_CODEC_TYPES[settings.compression];
     const partitioner = DefaultPartitioner();
     const path = createSendPath(
       { runId, topic, brokers, startOffsets: prepared.startOffsets },

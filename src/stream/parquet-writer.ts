@@ -5,10 +5,36 @@
  */
 import { join } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
+import { lz4CompressBlock } from "../compression/lz4.ts";
 import { writeFileDurably } from "../storage/durable.ts";
 import type { ParquetColumns } from "./row-buffer.ts";
 
-export type ParquetCompression = "snappy" | "uncompressed";
+export type ParquetCodec = "snappy" | "zstd" | "gzip" | "lz4_raw" | "uncompressed";
+
+/** clean.compression and clean.compression_level (zstd 1-22, gzip 1-9; the others have none). */
+export interface ParquetCompression {
+  readonly codec: ParquetCodec;
+  readonly level?: number;
+}
+
+const DEFAULT_LEVEL = { zstd: 3, gzip: 6 } as const;
+
+/**
+ * Page compressors by Parquet codec name. SNAPPY is hyparquet-writer's own; GZIP is the gzip
+ * format (not zlib or raw deflate), as the Parquet spec requires; ZSTD is Bun's libzstd;
+ * LZ4_RAW is one LZ4 block per page (Parquet's deprecated "LZ4" codec is not written).
+ */
+function compressorsFor(compression: ParquetCompression) {
+  const zstdLevel = compression.codec === "zstd" ? (compression.level ?? DEFAULT_LEVEL.zstd) : DEFAULT_LEVEL.zstd;
+  const gzipLevel = (compression.codec === "gzip" ? (compression.level ?? DEFAULT_LEVEL.gzip) : DEFAULT_LEVEL.gzip) as 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+  return {
+    ZSTD: (bytes: Uint8Array) => Bun.zstdCompressSync(bytes, { level: zstdLevel }),
+    GZIP: (bytes: Uint8Array) => Bun.gzipSync(bytes as Uint8Array<ArrayBuffer>, { level: gzipLevel }),
+    LZ4_RAW: lz4CompressBlock,
+  };
+}
+
+const CODEC_NAMES = { snappy: "SNAPPY", zstd: "ZSTD", gzip: "GZIP", lz4_raw: "LZ4_RAW", uncompressed: "UNCOMPRESSED" } as const;
 
 const STRING = { type: "BYTE_ARRAY", converted_type: "UTF8", logical_type: { type: "STRING" } } as const;
 const required = { repetition_type: "REQUIRED" } as const;
@@ -48,7 +74,8 @@ export function encodeParquet(columns: ParquetColumns, compression: ParquetCompr
   const buffer = parquetWriteBuffer({
     columnData,
     schema: SCHEMA as never,
-    codec: compression === "snappy" ? "SNAPPY" : "UNCOMPRESSED",
+    codec: CODEC_NAMES[compression.codec],
+    compressors: compressorsFor(compression),
     rowGroupSize: 100_000,
     createdBy: "kstream",
   });

@@ -30,6 +30,7 @@ export async function startPartitionWorker(kafka: Kafka, settings: StreamSetting
       // the broker's default cap (transaction.max.timeout.ms, 15 minutes).
       transactionTimeoutMs: Math.min(MAX_TRANSACTION_TIMEOUT_MS, Math.max(60_000, settings.fileMaxAgeMs * 2 + 30_000)),
       retry: settings.retry,
+      compression: settings.sendCompression,
     });
   } catch (error) {
     throw toKafkaError(error, "cannot start the transactional producer", { topic, partition });

@@ -4,7 +4,9 @@
  * process's cycles have in common. Types only.
  */
 import type { CleanRules } from "../clean/types.ts";
+import type { KafkaCodecName } from "../kafka/codecs.ts";
 import type { TopicLayout } from "../kafka/topics.ts";
+import type { ParquetCompression } from "./parquet-writer.ts";
 
 export interface StreamSettings {
   readonly groupId: string;
@@ -12,7 +14,10 @@ export interface StreamSettings {
   readonly stagingTopic: string;
   readonly deadLetterTopic: string;
   readonly parquetDir: string;
-  readonly compression: "snappy" | "uncompressed";
+  /** Parquet page compression (clean.compression, clean.compression_level). */
+  readonly compression: ParquetCompression;
+  /** Compression of the batches sent to the staging and dead-letter topics (clean.send_compression). */
+  readonly sendCompression: KafkaCodecName;
   readonly fileMaxRows: number;
   readonly maxBufferedRows: number;
   readonly fileMaxAgeMs: number;

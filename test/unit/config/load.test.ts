@@ -104,6 +104,30 @@ describe("config validation", () => {
     expect(error.message).toContain("must be at least 6s");
   });
 
+  test("every Kafka and Parquet codec name is accepted, with a level for zstd and gzip", () => {
+    const file = writeConfig("codecs", '[produce]\ncompression = "zstd"\n[clean]\nsend_compression = "snappy"\ncompression = "zstd"\ncompression_level = 19\n');
+    const { config } = loadConfig({ configFlag: file, env: { KSTREAM_CLEAN_SEND_COMPRESSION: "gzip" }, cwd: root });
+    expect([config.produce.compression, config.clean.send_compression, config.clean.compression, config.clean.compression_level]).toEqual(["zstd", "gzip", "zstd", 19]);
+  });
+
+  test("a codec the broker does not know is refused with its key path", () => {
+    const file = writeConfig("bad-codec", '[clean]\nsend_compression = "brotli"\n');
+    const error = expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
+    expect(error.keyPath).toBe("clean.send_compression");
+  });
+
+  test("a Parquet level gzip cannot take, or a level for a codec without levels, is refused at clean.compression_level", () => {
+    for (const [name, toml] of [
+      ["gzip-level", 'compression = "gzip"\ncompression_level = 12'],
+      ["snappy-level", 'compression = "snappy"\ncompression_level = 3'],
+      ["zstd-level", 'compression = "zstd"\ncompression_level = 23'],
+    ]) {
+      const file = writeConfig(name!, `[clean]\n${toml}\n`);
+      const error = expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
+      expect(error.keyPath).toBe("clean.compression_level");
+    }
+  });
+
   test("a TOML syntax error names file:line:col", () => {
     const file = writeConfig("syntax", "[clean]\nfile_max_rows = = 3\n");
     expect(expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root })).message).toMatch(

@@ -56,7 +56,7 @@ describe("writing Parquet", () => {
     const buffer = createRowBuffer();
     const big = 9007199254740993n; // beyond 2^53: must stay exact
     for (let i = 0n; i < 5n; i++) buffer.append(row(big + i));
-    const file = writeParquetAtomically(dir, fileNameFor("t", 2, big, big + 4n), buffer.columns(), "snappy");
+    const file = writeParquetAtomically(dir, fileNameFor("t", 2, big, big + 4n), buffer.columns(), { codec: "snappy" });
     expect(file.rows).toBe(5);
 
     const bytes = await Bun.file(file.path).arrayBuffer();
@@ -79,18 +79,40 @@ describe("writing Parquet", () => {
     expect(values.getRows()[0]).toEqual([String(big), String(big + 4n), 3n, BigInt(Date.UTC(2026, 10, 25, 23, 59, 59, 999))]);
   });
 
+  test.each([
+    ["snappy", undefined, "SNAPPY"],
+    ["zstd", undefined, "ZSTD"],
+    ["zstd", 19, "ZSTD"],
+    ["gzip", 9, "GZIP"],
+    ["lz4_raw", undefined, "LZ4_RAW"],
+    ["uncompressed", undefined, "UNCOMPRESSED"],
+  ] as const)("a file written with %s (level %p) is compressed with that codec and reads back whole in DuckDB", async (codec, level, recorded) => {
+    const dir = join(root, `codec-${codec}-${level}`);
+    const buffer = createRowBuffer();
+    for (let i = 0n; i < 3000n; i++) buffer.append({ ...row(i), email: `user${i % 500n}@example.com`, country: i % 3n === 0n ? null : "France" });
+    const file = writeParquetAtomically(dir, fileNameFor("t", 0, 0n, 2999n), buffer.columns(), { codec, ...(level !== undefined && { level }) });
+    const db = await DuckDBInstance.create();
+    const connection = await db.connect();
+    const codecs = await connection.runAndReadAll(`SELECT DISTINCT compression FROM parquet_metadata('${file.path}')`);
+    expect(codecs.getRows().map((r) => String(r[0]))).toEqual([recorded]);
+    const values = await connection.runAndReadAll(
+      `SELECT count(*), count(DISTINCT email), count(country), sum(source_offset)::VARCHAR, min(first_name) FROM read_parquet('${file.path}')`,
+    );
+    expect(values.getRows()[0]).toEqual([3000n, 500n, 2000n, String((2999 * 3000) / 2), "Zoë 日本 🎉"]);
+  });
+
   test("a write that fails leaves no temporary file and names the path", () => {
     const blocker = join(root, "blocker");
     writeFileSync(blocker, "a file where a folder should be");
     const buffer = createRowBuffer();
     buffer.append(row(1n));
-    expect(() => writeParquetAtomically(join(blocker, "sub"), "t+0+1+1.parquet", buffer.columns(), "snappy")).toThrow(IoError);
-    expect(() => writeParquetAtomically(join(blocker, "sub"), "t+0+1+1.parquet", buffer.columns(), "snappy")).toThrow(join(blocker, "sub"));
+    expect(() => writeParquetAtomically(join(blocker, "sub"), "t+0+1+1.parquet", buffer.columns(), { codec: "snappy" })).toThrow(IoError);
+    expect(() => writeParquetAtomically(join(blocker, "sub"), "t+0+1+1.parquet", buffer.columns(), { codec: "snappy" })).toThrow(join(blocker, "sub"));
   });
 
   test("the sink writes one file per ingest date, named by the rows' min and max offsets", async () => {
     const dir = join(root, "sink");
-    const sink = createPartitionSink({ parquetDir: dir, topic: "t", partition: 0, compression: "snappy" });
+    const sink = createPartitionSink({ parquetDir: dir, topic: "t", partition: 0, compression: { codec: "snappy" } });
     const day1 = Date.UTC(2026, 0, 1, 23, 59);
     const day2 = Date.UTC(2026, 0, 2, 0, 1);
     sink.append(row(10n, { timestamp: day1 }));
