@@ -10,20 +10,25 @@ import { runMeasures, type MeasureSummary } from "../measure/run.ts";
 import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { formatCount } from "../ui/progress.ts";
+import { defineFlags, overrideFlag } from "./flags.ts";
 import { commonArgs, jsonArg, openConfiguredLedger, startCommand } from "./shared.ts";
+
+export const batchMeasureFlags = defineFlags({
+  output: overrideFlag("measure.output", { type: "string", description: 'CSV file (default measure.output; "-" for stdout)', valueHint: "FILE" }),
+  from: { type: "string", description: "only windows starting at or after this ISO time", valueHint: "TIME" },
+  to: { type: "string", description: "only windows starting before this ISO time", valueHint: "TIME" },
+  "since-last": { type: "boolean", description: "read only staging messages newer than the last --since-last run and merge", default: false },
+});
 
 export const batchMeasureCommand = defineCommand({
   meta: { name: "batch-measure", description: "Per time window: unique users and most/least represented country, to CSV" },
   args: {
-    output: { type: "string", description: 'CSV file (default measure.output; "-" for stdout)', valueHint: "FILE" },
-    from: { type: "string", description: "only windows starting at or after this ISO time", valueHint: "TIME" },
-    to: { type: "string", description: "only windows starting before this ISO time", valueHint: "TIME" },
-    "since-last": { type: "boolean", description: "read only staging messages newer than the last --since-last run and merge", default: false },
+    ...batchMeasureFlags.args,
     ...jsonArg,
     ...commonArgs,
   },
   async run({ args }) {
-    const { config, secrets } = startCommand(args, { measure: { output: args.output } }, { "measure.output": "--output" });
+    const { config, secrets } = startCommand(args, batchMeasureFlags.overrides(args));
     const from = isoFlag(args.from, "from");
     const to = isoFlag(args.to, "to");
     if (from !== undefined && to !== undefined && from >= to) throw new UsageError("--from must be before --to");

@@ -14,29 +14,27 @@ import { kafkaSink, openDryRunSink } from "../produce/sink.ts";
 import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { formatCount } from "../ui/progress.ts";
+import { defineFlags, numberValue, overrideFlag } from "./flags.ts";
 import { commonArgs, jsonArg, numberFlag, openConfiguredLedger, startCommand } from "./shared.ts";
+
+export const produceFlags = defineFlags({
+  file: overrideFlag("produce.input", { type: "positional", required: false, description: 'input file (default produce.input; "-" reads stdin; .gz is decompressed)' }),
+  rate: overrideFlag("produce.rate", { type: "string", description: "messages per second (0 = as fast as the broker takes them)", valueHint: "N" }, numberValue()),
+  limit: { type: "string", description: "publish at most N records", valueHint: "N" },
+  name: overrideFlag("produce.name", { type: "string", description: "producer name recorded in the ledger", valueHint: "NAME" }),
+  topic: overrideFlag("topics.input", { type: "string", description: "input topic (default topics.input)", valueHint: "TOPIC" }),
+  "dry-run": { type: "boolean", description: "parse and count, publish nothing", default: false },
+});
 
 export const produceCommand = defineCommand({
   meta: { name: "produce", description: "Publish a JSON array or NDJSON file of user records onto the input topic" },
   args: {
-    file: { type: "positional", required: false, description: 'input file (default produce.input; "-" reads stdin; .gz is decompressed)' },
-    rate: { type: "string", description: "messages per second (0 = as fast as the broker takes them)", valueHint: "N" },
-    limit: { type: "string", description: "publish at most N records", valueHint: "N" },
-    name: { type: "string", description: "producer name recorded in the ledger", valueHint: "NAME" },
-    topic: { type: "string", description: "input topic (default topics.input)", valueHint: "TOPIC" },
-    "dry-run": { type: "boolean", description: "parse and count, publish nothing", default: false },
+    ...produceFlags.args,
     ...jsonArg,
     ...commonArgs,
   },
   async run({ args }) {
-    const loaded = startCommand(
-      args,
-      {
-        produce: { input: args.file, rate: numberFlag(args.rate, "rate"), name: args.name },
-        topics: { input: args.topic },
-      },
-      { "produce.input": "FILE argument", "produce.rate": "--rate", "produce.name": "--name", "topics.input": "--topic" },
-    );
+    const loaded = startCommand(args, produceFlags.overrides(args));
     const { config } = loaded;
     const options = produceOptions(config, numberFlag(args.limit, "limit", { integer: true }));
     const ledger = args["dry-run"] ? undefined : openConfiguredLedger(config);

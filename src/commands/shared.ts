@@ -30,14 +30,17 @@ export interface CommonFlags {
   quiet?: boolean | undefined;
 }
 
-/** Loads the config for a command; `flagNames` maps override key paths to the flag that set them. */
-export function startCommand(
-  flags: CommonFlags,
-  overrides: ConfigOverrides = {},
-  flagNames: Readonly<Record<string, string>> = {},
-): LoadedConfig {
+/** The config overrides a command line sets, and the flag (or argument) behind each key path. */
+export interface FlagOverrides {
+  readonly overrides: ConfigOverrides;
+  /** "produce.rate" → "--rate", for error messages and `kstream config`. */
+  readonly origins: Readonly<Record<string, string>>;
+}
+
+/** Loads the config for a command, with the overrides its flags set (see flags.ts). */
+export function startCommand(flags: CommonFlags, fromFlags: FlagOverrides = { overrides: {}, origins: {} }): LoadedConfig {
   setVerbosity({ verbose: flags.verbose, quiet: flags.quiet });
-  const loaded = loadConfig({ configFlag: flags.config, overrides, overrideOrigins: flagNames });
+  const loaded = loadConfig({ configFlag: flags.config, overrides: fromFlags.overrides, overrideOrigins: fromFlags.origins });
   for (const warning of loaded.warnings) log.warn(warning);
   log.debug(`config: ${loaded.file ?? "built-in defaults (no config file found)"}`);
   return loaded;

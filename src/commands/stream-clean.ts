@@ -14,37 +14,30 @@ import type { StreamSettings } from "../stream/types.ts";
 import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { formatCount } from "../ui/progress.ts";
-import { commonArgs, jsonArg, numberFlag, restartWithHeapTarget, startCommand } from "./shared.ts";
+import { defineFlags, numberValue, overrideFlag } from "./flags.ts";
+import { commonArgs, jsonArg, restartWithHeapTarget, startCommand } from "./shared.ts";
+
+export const streamCleanFlags = defineFlags({
+  "until-caught-up": { type: "boolean", description: "stop once the end offsets seen at start are processed", default: false },
+  group: overrideFlag("clean.group_id", { type: "string", description: "consumer group (default clean.group_id)", valueHint: "ID" }),
+  "parquet-dir": overrideFlag("clean.parquet_dir", { type: "string", description: "Parquet output folder (default clean.parquet_dir)", valueHint: "DIR" }),
+  "file-max-rows": overrideFlag(
+    "clean.file_max_rows",
+    { type: "string", description: "close a Parquet file at this many rows", valueHint: "N" },
+    numberValue({ integer: true, min: 1 }),
+  ),
+  "file-max-age": overrideFlag("clean.file_max_age", { type: "string", description: 'close a Parquet file this long after its first row ("30s")', valueHint: "DURATION" }),
+});
 
 export const streamCleanCommand = defineCommand({
   meta: { name: "stream-clean", description: "Clean the input topic into Parquet, staging and dead letters, exactly once" },
   args: {
-    "until-caught-up": { type: "boolean", description: "stop once the end offsets seen at start are processed", default: false },
-    group: { type: "string", description: "consumer group (default clean.group_id)", valueHint: "ID" },
-    "parquet-dir": { type: "string", description: "Parquet output folder (default clean.parquet_dir)", valueHint: "DIR" },
-    "file-max-rows": { type: "string", description: "close a Parquet file at this many rows", valueHint: "N" },
-    "file-max-age": { type: "string", description: 'close a Parquet file this long after its first row ("30s")', valueHint: "DURATION" },
+    ...streamCleanFlags.args,
     ...jsonArg,
     ...commonArgs,
   },
   async run({ args }) {
-    const { config, secrets } = startCommand(
-      args,
-      {
-        clean: {
-          group_id: args.group,
-          parquet_dir: args["parquet-dir"],
-          file_max_rows: numberFlag(args["file-max-rows"], "file-max-rows", { integer: true, min: 1 }),
-          file_max_age: args["file-max-age"],
-        },
-      },
-      {
-        "clean.group_id": "--group",
-        "clean.parquet_dir": "--parquet-dir",
-        "clean.file_max_rows": "--file-max-rows",
-        "clean.file_max_age": "--file-max-age",
-      },
-    );
+    const { config, secrets } = startCommand(args, streamCleanFlags.overrides(args));
     restartWithHeapTarget(config.clean.heap_target_mb);
     const context = createKafka(config, secrets, "clean");
     const summary = await runCleanStream(context.kafka, streamSettings(config, context.retry), { untilCaughtUp: args["until-caught-up"] });
