@@ -533,6 +533,11 @@ export async function checkAll(tally: Tally, ws: Workspace, lines: string[] | un
   const input = await kcat(ws.brokers, ws.topics.input, "read_uncommitted");
   if (lines) checkPublished(tally, lines, input);
   checkLedger(tally, ws.ledger, input);
+  await checkOutput(tally, ws, input);
+}
+
+/** The output against the input topic (Parquet, dead letters, staging), and recon agreeing with the topic. */
+export async function checkOutput(tally: Tally, ws: Workspace, input: KcatMessage[]): Promise<void> {
   await checkCleaned(tally, ws, input);
   await checkRecon(tally, ws, input.length);
 }

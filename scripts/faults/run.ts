@@ -15,7 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { generate, inputLines, kafkaSh, killAll, note } from "./lib.ts";
-import { type Context, scenarios } from "./scenarios.ts";
+import { scenarios } from "./scenarios.ts";
+import type { Context } from "./skeleton.ts";
 
 const { values: flags } = parseArgs({
   options: {

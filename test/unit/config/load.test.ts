@@ -1,43 +1,23 @@
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../../src/config/load.ts";
 import { formatConfig } from "../../../src/config/present.ts";
-import { ConfigError } from "../../../src/errors.ts";
+import { configSandbox, expectConfigError } from "./helpers.ts";
 
-const root = mkdtempSync(join(tmpdir(), "kstream-config-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-function writeConfig(name: string, text: string): string {
-  const dir = join(root, name);
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, "kstream.toml");
-  writeFileSync(file, text);
-  return file;
-}
-
-function expectConfigError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
-}
+const { root, writeConfig, load } = configSandbox("config");
 
 describe("config look-up", () => {
   test("--config wins over $KSTREAM_CONFIG and ./config/kstream.toml", () => {
-    const flagFile = writeConfig("flag", '[topics]\ninput = "from_flag"\n');
-    const envFile = writeConfig("env", '[topics]\ninput = "from_env"\n');
-    const loaded = loadConfig({ configFlag: flagFile, env: { KSTREAM_CONFIG: envFile }, cwd: root });
+    const flagFile = writeConfig('[topics]\ninput = "from_flag"\n', "flag");
+    const envFile = writeConfig('[topics]\ninput = "from_env"\n', "env");
+    const loaded = load(flagFile, { KSTREAM_CONFIG: envFile });
     expect(loaded.config.topics.input).toBe("from_flag");
     expect(loaded.file).toBe(flagFile);
   });
 
   test("$KSTREAM_CONFIG is used when no --config is given", () => {
-    const envFile = writeConfig("env2", '[topics]\ninput = "from_env"\n');
+    const envFile = writeConfig('[topics]\ninput = "from_env"\n', "env2");
     expect(loadConfig({ env: { KSTREAM_CONFIG: envFile }, cwd: root }).config.topics.input).toBe("from_env");
   });
 
@@ -58,7 +38,7 @@ describe("config look-up", () => {
   });
 
   test("a --config file that does not exist is an error naming it", () => {
-    const error = expectConfigError(() => loadConfig({ configFlag: "missing.toml", env: {}, cwd: root }));
+    const error = expectConfigError(() => load("missing.toml"));
     expect(error.message).toContain(join(root, "missing.toml"));
     expect(error.exitCode).toBe(2);
   });
@@ -66,40 +46,40 @@ describe("config look-up", () => {
 
 describe("config validation", () => {
   test("an unknown key is refused with its key path and the file", () => {
-    const file = writeConfig("typo", "[clean]\nfile_max_rowz = 10\n");
-    const error = expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
+    const file = writeConfig("[clean]\nfile_max_rowz = 10\n", "typo");
+    const error = expectConfigError(() => load(file));
     expect(error.keyPath).toBe("clean.file_max_rowz");
     expect(error.message).toContain(file);
   });
 
   test("a value of the wrong type is refused with its key path", () => {
-    const file = writeConfig("type", '[topics]\npartitions = "three"\n');
-    const error = expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
+    const file = writeConfig('[topics]\npartitions = "three"\n', "type");
+    const error = expectConfigError(() => load(file));
     expect(error.keyPath).toBe("topics.partitions");
   });
 
   test("a topic name Kafka would refuse (a path-like '..', a slash) is refused with its key path", () => {
     for (const name of ["..", ".", "a/b", "../etc"]) {
-      const file = writeConfig(`topic-${name.replace(/\W/g, "_")}`, `[topics]\ninput = "${name}"\n`);
-      expect(expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root })).keyPath).toBe("topics.input");
+      const file = writeConfig(`[topics]\ninput = "${name}"\n`, `topic-${name.replace(/\W/g, "_")}`);
+      expect(expectConfigError(() => load(file)).keyPath).toBe("topics.input");
     }
   });
 
   test("a duration that is not one is refused", () => {
-    const file = writeConfig("duration", '[clean]\nfile_max_age = "soon"\n');
-    expect(expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root })).keyPath).toBe("clean.file_max_age");
+    const file = writeConfig('[clean]\nfile_max_age = "soon"\n', "duration");
+    expect(expectConfigError(() => load(file)).keyPath).toBe("clean.file_max_age");
   });
 
   test("a heartbeat timeout too short to tell a live producer from a killed one is refused", () => {
-    const file = writeConfig("heartbeat", '[ledger]\nheartbeat_timeout = "1s"\n');
-    const error = expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
+    const file = writeConfig('[ledger]\nheartbeat_timeout = "1s"\n', "heartbeat");
+    const error = expectConfigError(() => load(file));
     expect(error.keyPath).toBe("ledger.heartbeat_timeout");
     expect(error.message).toContain("must be at least 2s");
   });
 
   test("a session timeout shorter than brokers accept by default is refused at load, not at the first join", () => {
-    const file = writeConfig("session", '[clean]\nsession_timeout = "3s"\n');
-    const error = expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
+    const file = writeConfig('[clean]\nsession_timeout = "3s"\n', "session");
+    const error = expectConfigError(() => load(file));
     expect(error.keyPath).toBe("clean.session_timeout");
     expect(error.message).toContain("must be at least 6s");
   });
@@ -129,15 +109,15 @@ describe("config validation", () => {
   });
 
   test("a TOML syntax error names file:line:col", () => {
-    const file = writeConfig("syntax", "[clean]\nfile_max_rows = = 3\n");
-    expect(expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root })).message).toMatch(
+    const file = writeConfig("[clean]\nfile_max_rows = = 3\n", "syntax");
+    expect(expectConfigError(() => load(file)).message).toMatch(
       new RegExp(`${file.replaceAll("/", "\\/")}:2:\\d+`),
     );
   });
 
   test("a password written in the file is refused, pointing to the environment", () => {
-    const file = writeConfig("secret", '[kafka.sasl]\nmechanism = "plain"\nusername = "u"\npassword = "hunter2"\n');
-    const error = expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
+    const file = writeConfig('[kafka.sasl]\nmechanism = "plain"\nusername = "u"\npassword = "hunter2"\n', "secret");
+    const error = expectConfigError(() => load(file));
     expect(error.keyPath).toBe("kafka.sasl.password");
     expect(error.message).toContain("KSTREAM_KAFKA_SASL_PASSWORD");
     expect(error.message).not.toContain("hunter2");
@@ -146,12 +126,8 @@ describe("config validation", () => {
 
 describe("environment and flag overrides", () => {
   test("KSTREAM_<SECTION>_<KEY> overrides the file, lists split on commas, numbers parsed", () => {
-    const file = writeConfig("env-over", '[kafka]\nbrokers = ["a:1"]\n[clean]\nfile_max_rows = 5\n');
-    const { config, origins } = loadConfig({
-      configFlag: file,
-      env: { KSTREAM_KAFKA_BROKERS: "h1:9092, h2:9093", KSTREAM_CLEAN_FILE_MAX_ROWS: "7", KSTREAM_TOPICS_INPUT: "in" },
-      cwd: root,
-    });
+    const file = writeConfig('[kafka]\nbrokers = ["a:1"]\n[clean]\nfile_max_rows = 5\n', "env-over");
+    const { config, origins } = load(file, { KSTREAM_KAFKA_BROKERS: "h1:9092, h2:9093", KSTREAM_CLEAN_FILE_MAX_ROWS: "7", KSTREAM_TOPICS_INPUT: "in" });
     expect(config.kafka.brokers).toEqual(["h1:9092", "h2:9093"]);
     expect(config.clean.file_max_rows).toBe(7);
     expect(config.topics.input).toBe("in");
@@ -177,7 +153,7 @@ describe("environment and flag overrides", () => {
 
 describe("paths", () => {
   test("relative paths in the file resolve against the file's folder, '-' stays stdin", () => {
-    const file = writeConfig("paths", '[clean]\nparquet_dir = "../out/pq"\n[measure]\noutput = "-"\n');
+    const file = writeConfig('[clean]\nparquet_dir = "../out/pq"\n[measure]\noutput = "-"\n', "paths");
     const { config } = loadConfig({ configFlag: file, env: {}, cwd: "/" });
     expect(config.clean.parquet_dir).toBe(join(root, "out", "pq"));
     expect(config.measure.output).toBe("-");
@@ -185,7 +161,7 @@ describe("paths", () => {
   });
 
   test("relative paths from the environment and flags resolve against the working directory", () => {
-    const file = writeConfig("paths2", "");
+    const file = writeConfig("", "paths2");
     const { config } = loadConfig({
       configFlag: file,
       env: { KSTREAM_LEDGER_PATH: "l.db" },
@@ -199,8 +175,8 @@ describe("paths", () => {
 
 describe("secrets", () => {
   test("the SASL password comes from the environment and is redacted when printed", () => {
-    const file = writeConfig("sasl", '[kafka.sasl]\nmechanism = "scram-sha-512"\nusername = "svc"\n');
-    const loaded = loadConfig({ configFlag: file, env: { KSTREAM_KAFKA_SASL_PASSWORD: "s3cr3t-pw" }, cwd: root });
+    const file = writeConfig('[kafka.sasl]\nmechanism = "scram-sha-512"\nusername = "svc"\n', "sasl");
+    const loaded = load(file, { KSTREAM_KAFKA_SASL_PASSWORD: "s3cr3t-pw" });
     expect(loaded.secrets.saslPassword).toBe("s3cr3t-pw");
     for (const format of ["toml", "json"] as const) {
       const printed = formatConfig(loaded, format);
@@ -211,7 +187,7 @@ describe("secrets", () => {
 
   test("the SASL password can come from a file named in the config", () => {
     writeFileSync(join(root, "pw.txt"), "from-file\n");
-    const file = writeConfig("sasl-file", '[kafka.sasl]\nmechanism = "plain"\nusername = "svc"\npassword_file = "../pw.txt"\n');
-    expect(loadConfig({ configFlag: file, env: {}, cwd: root }).secrets.saslPassword).toBe("from-file");
+    const file = writeConfig('[kafka.sasl]\nmechanism = "plain"\nusername = "svc"\npassword_file = "../pw.txt"\n', "sasl-file");
+    expect(load(file).secrets.saslPassword).toBe("from-file");
   });
 });

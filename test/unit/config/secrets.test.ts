@@ -4,36 +4,15 @@
  * the config file it is refused with a ConfigError (exit 2) that names the key path, the file and
  * both accepted sources, and never repeats the secret. Printing the config redacts what was loaded.
  */
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadConfig } from "../../../src/config/load.ts";
 import { formatConfig } from "../../../src/config/present.ts";
-import { ConfigError, describeError, exitCodeOf } from "../../../src/errors.ts";
+import { describeError, exitCodeOf } from "../../../src/errors.ts";
 import { createKafka } from "../../../src/kafka/client.ts";
+import { configSandbox, expectConfigError } from "./helpers.ts";
 
-const root = mkdtempSync(join(tmpdir(), "kstream-secrets-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-let counter = 0;
-function writeConfig(text: string): string {
-  const dir = join(root, `case-${counter++}`);
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, "kstream.toml");
-  writeFileSync(file, text);
-  return file;
-}
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
-}
+const { root, writeConfig, load } = configSandbox("secrets");
 
 const SECRET = "Clear-Text-Pa55word!";
 
@@ -43,7 +22,7 @@ describe("a secret written in the config file", () => {
     ["kafka.tls.key_password", '[kafka.tls]\nkey_file = "client.key"\nkey_password = "SECRET"\n', "KSTREAM_KAFKA_TLS_KEY_PASSWORD"],
   ])("%s is refused naming the key, the file, the variable and the _file key, not the value", (keyPath, toml, envName) => {
     const file = writeConfig(toml.replace("SECRET", SECRET));
-    const error = configError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
+    const error = expectConfigError(() => load(file));
     expect(error.keyPath).toBe(keyPath);
     expect(error.file).toBe(file);
     expect(exitCodeOf(error)).toBe(2);
@@ -58,14 +37,14 @@ describe("a secret written in the config file", () => {
 
   test("is refused even when the environment also provides the password (the file must be cleaned)", () => {
     const file = writeConfig(`[kafka.sasl]\nmechanism = "plain"\nusername = "svc"\npassword = "${SECRET}"\n`);
-    const error = configError(() => loadConfig({ configFlag: file, env: { KSTREAM_KAFKA_SASL_PASSWORD: "from-env" }, cwd: root }));
+    const error = expectConfigError(() => load(file, { KSTREAM_KAFKA_SASL_PASSWORD: "from-env" }));
     expect(error.keyPath).toBe("kafka.sasl.password");
   });
 
   test("a private key pasted inline is refused, pointing to kafka.tls.key_file", () => {
     const pem = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----";
     const file = writeConfig(`[kafka.tls]\nkey = "${pem}"\n`);
-    const error = configError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
+    const error = expectConfigError(() => load(file));
     expect(error.keyPath).toBe("kafka.tls.key");
     expect(error.message).toContain("kafka.tls.key_file");
     expect(error.message).not.toContain("MIIEvQ");
@@ -73,7 +52,7 @@ describe("a secret written in the config file", () => {
 
   test("an unknown secret-looking key is an unknown key, and its value is not echoed either", () => {
     const file = writeConfig(`[kafka]\nsasl_password = "${SECRET}"\n`);
-    const error = configError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
+    const error = expectConfigError(() => load(file));
     expect(error.message).toContain("kafka.sasl_password");
     expect(error.message).not.toContain(SECRET);
   });
@@ -84,19 +63,19 @@ describe("the accepted sources", () => {
     const passwordFile = join(root, "sasl.password");
     writeFileSync(passwordFile, "from-file\n");
     const file = writeConfig(`[kafka.sasl]\nmechanism = "scram-sha-256"\nusername = "svc"\npassword_file = "${passwordFile}"\n`);
-    expect(loadConfig({ configFlag: file, env: {}, cwd: root }).secrets.saslPassword).toBe("from-file");
-    expect(loadConfig({ configFlag: file, env: { KSTREAM_KAFKA_SASL_PASSWORD: "from-env" }, cwd: root }).secrets.saslPassword).toBe("from-env");
+    expect(load(file).secrets.saslPassword).toBe("from-file");
+    expect(load(file, { KSTREAM_KAFKA_SASL_PASSWORD: "from-env" }).secrets.saslPassword).toBe("from-env");
   });
 
   test("the key passphrase comes from kafka.tls.key_password_file, relative to the config file", () => {
     const file = writeConfig('[kafka.tls]\nkey_file = "client.key"\nkey_password_file = "key.password"\n');
     writeFileSync(join(file, "..", "key.password"), "phrase\r\n");
-    expect(loadConfig({ configFlag: file, env: {}, cwd: root }).secrets.tlsKeyPassword).toBe("phrase");
+    expect(load(file).secrets.tlsKeyPassword).toBe("phrase");
   });
 
   test("an unreadable password file names its key and path", () => {
     const file = writeConfig('[kafka.sasl]\nmechanism = "plain"\nusername = "svc"\npassword_file = "missing.password"\n');
-    const error = configError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
+    const error = expectConfigError(() => load(file));
     expect(error.keyPath).toBe("kafka.sasl.password_file");
     expect(error.message).toContain("missing.password");
     expect(error.message).toContain("ENOENT");
@@ -104,8 +83,8 @@ describe("the accepted sources", () => {
 
   test("SASL without any password source is a ConfigError before connecting", () => {
     const file = writeConfig('[kafka.sasl]\nmechanism = "scram-sha-512"\nusername = "svc"\n');
-    const loaded = loadConfig({ configFlag: file, env: {}, cwd: root });
-    const error = configError(() => createKafka(loaded.config, loaded.secrets));
+    const loaded = load(file);
+    const error = expectConfigError(() => createKafka(loaded.config, loaded.secrets));
     expect(error.message).toContain("KSTREAM_KAFKA_SASL_PASSWORD");
     expect(error.message).toContain("kafka.sasl.password_file");
   });
@@ -119,7 +98,7 @@ describe("kstream config output", () => {
       `[kafka.sasl]\nmechanism = "plain"\nusername = "svc"\npassword_file = "${passwordFile}"\n[kafka.tls]\nkey_file = "k.pem"\n`,
     );
     for (const env of [{ KSTREAM_KAFKA_TLS_KEY_PASSWORD: `${SECRET}-key` }, { KSTREAM_KAFKA_SASL_PASSWORD: SECRET }]) {
-      const loaded = loadConfig({ configFlag: file, env, cwd: root });
+      const loaded = load(file, env);
       for (const format of ["toml", "json"] as const) {
         const printed = formatConfig(loaded, format);
         expect(printed).not.toContain(SECRET);

@@ -1,13 +1,12 @@
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { IoError } from "../../../src/errors.ts";
 import { openInput } from "../../../src/input/open.ts";
 import { readElements } from "../../../src/input/read-elements.ts";
+import { tempRoot } from "../helpers.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "kstream-input-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempRoot("input");
 
 const NDJSON = '{"id":1,"name":"Zoë"}\n{"id":2}\n';
 const BUN = process.execPath;

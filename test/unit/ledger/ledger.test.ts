@@ -1,15 +1,14 @@
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { LedgerError } from "../../../src/errors.ts";
 import { journalPath } from "../../../src/ledger/journal.ts";
 import { heartbeatEveryMs, MAX_REJECTION_DETAILS, openLedger } from "../../../src/ledger/ledger.ts";
 import { migrate } from "../../../src/ledger/migrations.ts";
+import { tempRoot } from "../helpers.ts";
 
-const root = mkdtempSync(join(tmpdir(), "kstream-ledger-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempRoot("ledger");
 
 const run = { id: "run-1", producer: "p", source: "in.ndjson", topic: "t" };
 

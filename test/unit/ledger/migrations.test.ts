@@ -5,17 +5,16 @@
  * rejections and measure state; a ledger at any earlier schema is brought up step by step to the
  * same tables a new ledger gets. Checked with sqlite's own view of the file, not the ledger's API alone.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { ErrorCode, LedgerError } from "../../../src/errors.ts";
 import { openLedger } from "../../../src/ledger/ledger.ts";
 import { MIGRATIONS, migrate, SCHEMA_VERSION, schemaVersion } from "../../../src/ledger/migrations.ts";
+import { tempRoot } from "../helpers.ts";
 
-const root = mkdtempSync(join(tmpdir(), "kstream-migrations-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempRoot("migrations");
 
 const FIXTURE = join(import.meta.dir, "../../fixtures/ledger/schema-4-v0.1.0.db");
 const RUN_ID = "01a23119-74ea-748c-8ff8-f6252ab1bbdc";

@@ -1,13 +1,12 @@
 /** writeFileDurably leaves the old file or the whole new one, never a temporary file, and names the path when it fails. */
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ErrorCode, IoError } from "../../../src/errors.ts";
 import { temporaryPathFor, writeFileDurably } from "../../../src/storage/durable.ts";
+import { tempRoot } from "../helpers.ts";
 
-const root = mkdtempSync(join(tmpdir(), "kstream-durable-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempRoot("durable");
 
 describe("writeFileDurably", () => {
   test("writes the whole file into a new folder and leaves no temporary file beside it", () => {

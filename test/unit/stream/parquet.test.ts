@@ -1,6 +1,5 @@
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { parquetReadObjects } from "hyparquet";
@@ -12,9 +11,9 @@ import { createPartitionSink } from "../../../src/stream/partition-sink.ts";
 import { listParquetFiles } from "../../../src/storage/listing.ts";
 import { RecoveryError, recoverPartition } from "../../../src/stream/recovery.ts";
 import { createRowBuffer } from "../../../src/stream/row-buffer.ts";
+import { tempRoot } from "../helpers.ts";
 
-const root = mkdtempSync(join(tmpdir(), "kstream-parquet-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempRoot("parquet");
 
 const row = (offset: bigint, overrides: Partial<CleanRow> = {}): CleanRow => ({
   id: Number(offset % 1000n) + 1,
