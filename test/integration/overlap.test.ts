@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { createRandom, makeRecord } from "../../scripts/gen-sample.ts";
 import { createWorkspace, kcatConsume, KSTREAM_BIN, type RunResult, type Workspace } from "./harness.ts";
 
@@ -94,7 +95,7 @@ describe("two batch-measure --since-last runs", () => {
     const db = new Database(ws.path("out", "busy.db"));
     db.run("INSERT INTO job_leases (job, holder, host, pid, acquired_at, heartbeat_at) VALUES (?, 'someone', ?, ?, ?, ?)", [
       `batch-measure --since-last ${ws.topics.staging}`,
-      require("node:os").hostname(),
+      hostname(),
       process.pid,
       Date.now(),
       Date.now(),
@@ -121,7 +122,13 @@ describe("two batch-measure --since-last runs", () => {
       stdout: "ignore",
       stderr: "ignore",
     });
-    const held = () => existsSync(ledgerPath) && (() => { try { return rows(ledgerPath, "SELECT COUNT(*) AS n FROM job_leases")[0]!.n === 1; } catch { return false; } })();
+    const held = () => {
+      try {
+        return existsSync(ledgerPath) && rows(ledgerPath, "SELECT COUNT(*) AS n FROM job_leases")[0]!.n === 1;
+      } catch {
+        return false; // not created or not migrated yet
+      }
+    };
     const deadline = Date.now() + 60_000;
     while (!held() && Date.now() < deadline) await Bun.sleep(20);
     expect(held()).toBe(true);
