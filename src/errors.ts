@@ -15,6 +15,8 @@ export const ExitCode = {
   behind: 1,
   usage: 2,
   mismatch: 3,
+  /** Another run of the same job holds the state this run would change (README "Overlapping runs"). */
+  busy: 4,
 } as const;
 
 /**
@@ -34,6 +36,8 @@ export const ErrorCode = {
   recovery: "KSTREAM_RECOVERY",
   storage: "KSTREAM_STORAGE",
   dependency: "KSTREAM_DEPENDENCY",
+  busy: "KSTREAM_BUSY",
+  staleState: "KSTREAM_STALE_STATE",
   /** Not a kstream error at all (a bug, or a library's error nobody wrapped): only in --json output. */
   internal: "KSTREAM_INTERNAL",
 } as const;
@@ -163,6 +167,29 @@ export class StorageError extends KstreamError {
 export class DependencyError extends KstreamError {
   override readonly name = "DependencyError";
   override readonly code = ErrorCode.dependency;
+}
+
+/**
+ * Another run of the same job (cron starting it again, a second person) held its lease for longer
+ * than ledger.job_wait: this run changed nothing and can simply be run again later. Exit 4.
+ */
+export class JobBusyError extends KstreamError {
+  override readonly name = "JobBusyError";
+  override readonly code = ErrorCode.busy;
+  override readonly exitCode = ExitCode.busy;
+  override readonly retriable = true;
+}
+
+/**
+ * The state this run read at its start was changed by another run meanwhile (its lease was taken
+ * over, or a kstream without leases ran): this run's update would count something twice, so it
+ * was not applied. What was applied before is consistent; run again (the same update never
+ * succeeds, hence not retriable). Exit 4.
+ */
+export class StaleStateError extends KstreamError {
+  override readonly name = "StaleStateError";
+  override readonly code = ErrorCode.staleState;
+  override readonly exitCode = ExitCode.busy;
 }
 
 /**

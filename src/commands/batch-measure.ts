@@ -1,8 +1,10 @@
 /**
  * `kstream batch-measure`: per time window, unique users and the most/least represented country,
- * from the staging topic, to CSV (or --json). --since-last for hourly cron runs.
+ * from the staging topic, to CSV (or --json). --since-last for hourly cron runs: one run at a time
+ * per staging topic (exit 4 when another holds it past ledger.job_wait).
  */
 import { defineCommand } from "citty";
+import { durationMs } from "../config/duration.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
 import { formatCsv } from "../measure/csv.ts";
@@ -41,6 +43,7 @@ export const batchMeasureCommand = defineCommand({
         from,
         to,
         sinceLast: args["since-last"],
+        lease: { waitMs: durationMs(config.ledger.job_wait), staleAfterMs: durationMs(config.ledger.heartbeat_timeout) },
       });
       if (args.json) await writeStdout(toJson(summary.measures.map(toJsonRow)));
       else if (summary.output === "-") await writeStdout(formatCsv(summary.measures));

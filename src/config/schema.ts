@@ -194,6 +194,10 @@ export const LedgerSchema = v.strictObject({
     "1m",
     { min: { ms: 2_000, text: "2s (produce writes a heartbeat every sixth of it, at most every 10 s)" } },
   ),
+  job_wait: duration(
+    "how long a run of a job that keeps state in the ledger (batch-measure --since-last) waits for another run of it to finish before it refuses with exit 4",
+    "1m",
+  ),
 });
 
 export const RulesSchema = v.strictObject({

@@ -6,7 +6,7 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { LedgerError } from "../errors.ts";
+import { KstreamError, LedgerError } from "../errors.ts";
 import { migrate } from "./migrations.ts";
 
 /** How long a write waits for another process's lock before failing with "locked" (ledger.lock_timeout's default). */
@@ -36,7 +36,8 @@ export function guard<T>(path: string, doing: string, step: () => T): T {
   try {
     return step();
   } catch (error) {
-    if (error instanceof LedgerError) throw error;
+    // A kstream error raised inside the step (a stale update, a refused lease, a file write) is already the one line to show.
+    if (error instanceof KstreamError) throw error;
     const message = (error as Error).message;
     const hint = /locked|busy/i.test(message)
       ? "the database is locked by another process"

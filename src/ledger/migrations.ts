@@ -96,6 +96,25 @@ CREATE TABLE IF NOT EXISTS run_in_doubt (
     purpose: "a heartbeat per run, so recon can tell a run whose producer was killed from one still producing",
     sql: "ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;",
   },
+  {
+    version: 5,
+    purpose:
+      "overlapping runs: one lease per job that keeps state (who holds it, its heartbeat), and the batch-measure windows whose state changed since a CSV last showed them",
+    sql: `
+CREATE TABLE IF NOT EXISTS job_leases (
+  job          TEXT PRIMARY KEY,
+  holder       TEXT NOT NULL,
+  host         TEXT NOT NULL,
+  pid          INTEGER NOT NULL,
+  acquired_at  INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS measure_unwritten (
+  topic        TEXT NOT NULL,
+  window_start INTEGER NOT NULL,
+  PRIMARY KEY (topic, window_start)
+) WITHOUT ROWID;`,
+  },
 ];
 
 /** The schema this kstream writes: the last migration's number. */

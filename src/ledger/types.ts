@@ -71,6 +71,8 @@ export interface MeasureDelta {
   readonly users: ReadonlyArray<readonly [number, string]>;
   readonly countries: ReadonlyMap<string, number>; // `${start}\u0000${country}` -> count
   readonly partition: number;
+  /** The partition's stored next offset this batch's run read from (undefined: none was stored): the compare in compare-and-set. */
+  readonly readFrom: bigint | undefined;
   readonly nextOffset: bigint;
 }
 
@@ -129,13 +131,62 @@ export interface RunLedger {
 /** batch-measure --since-last: how far each staging partition was read, and the per-window state. */
 export interface MeasureState {
   measureOffsets(topic: string): Map<number, bigint>;
-  /** Adds one batch to the --since-last state and moves the partition's offset, in one transaction. */
+  /**
+   * Adds one batch to the --since-last state, moves the partition's offset and marks the batch's
+   * windows unwritten, in one transaction, if the stored offset is still `delta.readFrom`; else
+   * throws StaleStateError and changes nothing.
+   */
   applyMeasureDelta(topic: string, delta: MeasureDelta): void;
   measureWindows(topic: string, windowStarts?: readonly number[]): StoredWindow[];
+  /** Windows whose state changed since a CSV last showed them. */
+  unwrittenWindows(topic: string): number[];
+  /** A CSV now shows these windows as the state holds them (call in the transaction that wrote it). */
+  markWindowsWritten(topic: string, windowStarts: readonly number[]): void;
 }
 
-/** Both, over one database file. */
-export interface Ledger extends RunLedger, MeasureState {
+/** A job's lease (leases.ts): who holds it, by its own clock. */
+export interface LeaseRow {
+  job: string;
+  holder: string;
+  host: string;
+  pid: number;
+  /** Milliseconds since the epoch, by the holder's clock. */
+  acquired_at: number;
+  heartbeat_at: number;
+}
+
+export interface LeaseOptions {
+  /** How long to wait for another holder before refusing (ledger.job_wait). */
+  readonly waitMs: number;
+  /** A holder silent this long is taken for dead (ledger.heartbeat_timeout). */
+  readonly staleAfterMs: number;
+  /** What the job is, for the refusal and the waiting line: "batch-measure --since-last of topic x". */
+  readonly describe: string;
+  /** Called once if the lease is held when asked for, before waiting. */
+  readonly onWait?: (holder: LeaseRow) => void;
+  /** Called when an abandoned lease is taken over. */
+  readonly onTakeOver?: (reason: string) => void;
+}
+
+export interface JobLease {
+  readonly job: string;
+  /**
+   * Runs `step` in one IMMEDIATE transaction that first checks this run still holds the lease, so
+   * what `step` writes (to the ledger, or a file it writes before returning) can never land after
+   * another run took the lease over. Throws StaleStateError, and runs nothing, if it was lost.
+   */
+  whileHeld<T>(step: () => T): T;
+  /** Gives the lease up (idempotent; a failure is left to the heartbeat timeout to clear). */
+  release(): void;
+}
+
+/** Leases of jobs that keep state in the ledger: one holder per job name. */
+export interface Leases {
+  acquireLease(job: string, options: LeaseOptions): Promise<JobLease>;
+}
+
+/** Both, and the leases of jobs that keep state, over one database file. */
+export interface Ledger extends RunLedger, MeasureState, Leases {
   readonly path: string;
   close(): void;
 }

@@ -149,9 +149,9 @@ describe("a transactional upstream", () => {
   }, 240_000);
 });
 
-/** kcat writing one gzip-compressed batch of `lines` to a partition (a producer that is not kstream). */
+/** kcat writing one zstd-compressed batch of `lines` to a partition (a producer that is not kstream). */
 async function kcatProduceCompressed(topic: string, partition: number, lines: string[]): Promise<void> {
-  const child = Bun.spawn(["kcat", "-b", BROKER, "-P", "-t", topic, "-p", String(partition), "-z", "gzip", "-X", "linger.ms=100"], {
+  const child = Bun.spawn(["kcat", "-b", BROKER, "-P", "-t", topic, "-p", String(partition), "-z", "zstd", "-X", "linger.ms=100"], {
     stdin: new Blob([`${lines.join("\n")}\n`]),
     stdout: "pipe",
     stderr: "pipe",
