@@ -85,13 +85,13 @@ describe("config validation", () => {
   });
 
   test("every Kafka and Parquet codec name is accepted, with a level for zstd and gzip", () => {
-    const file = writeConfig("codecs", '[produce]\ncompression = "zstd"\n[clean]\nsend_compression = "snappy"\ncompression = "zstd"\ncompression_level = 19\n');
+    const file = writeConfig('[produce]\ncompression = "zstd"\n[clean]\nsend_compression = "snappy"\ncompression = "zstd"\ncompression_level = 19\n', "codecs");
     const { config } = loadConfig({ configFlag: file, env: { KSTREAM_CLEAN_SEND_COMPRESSION: "gzip" }, cwd: root });
     expect([config.produce.compression, config.clean.send_compression, config.clean.compression, config.clean.compression_level]).toEqual(["zstd", "gzip", "zstd", 19]);
   });
 
   test("a codec the broker does not know is refused with its key path", () => {
-    const file = writeConfig("bad-codec", '[clean]\nsend_compression = "brotli"\n');
+    const file = writeConfig('[clean]\nsend_compression = "brotli"\n', "bad-codec");
     const error = expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
     expect(error.keyPath).toBe("clean.send_compression");
   });
@@ -102,7 +102,7 @@ describe("config validation", () => {
       ["snappy-level", 'compression = "snappy"\ncompression_level = 3'],
       ["zstd-level", 'compression = "zstd"\ncompression_level = 23'],
     ]) {
-      const file = writeConfig(name!, `[clean]\n${toml}\n`);
+      const file = writeConfig(`[clean]\n${toml}\n`, name!);
       const error = expectConfigError(() => loadConfig({ configFlag: file, env: {}, cwd: root }));
       expect(error.keyPath).toBe("clean.compression_level");
     }
