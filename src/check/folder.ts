@@ -39,17 +39,19 @@ export function probeFolder(folder: string): FolderProbe {
     }
   }
   const trial = join(existing, `.kstream-check-${process.pid}-${Date.now().toString(36)}.tmp`);
+  let fd: number;
   try {
-    const fd = openSync(trial, "wx");
-    try {
-      writeSync(fd, "kstream check\n");
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    fd = openSync(trial, "wx");
   } catch (error) {
     return { writable: false, path, reason: `cannot create a file in ${existing}: ${errnoOrMessage(error)}` };
+  }
+  try {
+    writeSync(fd, "kstream check\n");
+    fsyncSync(fd);
+  } catch (error) {
+    return { writable: false, path, reason: `cannot write a file in ${existing}: ${errnoOrMessage(error)}` };
   } finally {
+    closeSync(fd);
     rmSync(trial, { force: true });
   }
   return { writable: true, path, exists: existing === path };

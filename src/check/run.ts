@@ -105,10 +105,17 @@ function localChecks(config: Config): CheckResult[] {
   return results;
 }
 
-/** The config with Kafka's patience capped at the timeout: a preflight must answer, not wait out an outage. */
+/**
+ * The config with Kafka's patience capped: retries for a third of the timeout, so a refused
+ * connection is reported with its own reason (ECONNREFUSED, a TLS error) before --timeout cuts in.
+ */
 function withPatience(config: Config, timeoutMs: number): Config {
-  const cap = (text: string) => (durationMs(text) > timeoutMs ? `${Math.max(1, Math.floor(timeoutMs / 1000))}s` : text);
-  return { ...config, kafka: { ...config.kafka, retry_limit: cap(config.kafka.retry_limit), connection_timeout: cap(config.kafka.connection_timeout), request_timeout: cap(config.kafka.request_timeout) } };
+  const cap = (text: string, limitMs: number) => (durationMs(text) > limitMs ? `${Math.max(1, Math.floor(limitMs / 1000))}s` : text);
+  const kafka = config.kafka;
+  return {
+    ...config,
+    kafka: { ...kafka, retry_limit: cap(kafka.retry_limit, timeoutMs / 3), connection_timeout: cap(kafka.connection_timeout, timeoutMs / 3), request_timeout: cap(kafka.request_timeout, timeoutMs) },
+  };
 }
 
 async function withTimeout<T>(work: () => Promise<T>, timeoutMs: number, brokers: readonly string[], doing: string): Promise<T> {

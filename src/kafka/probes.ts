@@ -148,13 +148,29 @@ export async function probeTopicAccess(kafka: Kafka, topics: readonly string[], 
           .then(() => unexpected(topic), answerOf),
       );
     }
-    const describeGroup = await broker.findGroupCoordinator({ groupId: ids.groupId, coordinatorType: GROUP_COORDINATOR }).then(() => allowed, refusal);
-    const describeTransactionalId = await broker
-      .findGroupCoordinator({ groupId: ids.transactionalId, coordinatorType: TRANSACTION_COORDINATOR })
-      .then(() => allowed, refusal);
+    // On a fresh cluster the coordinators' topics are created by the first lookup: a retriable
+    // "not available" is asked again (within half the timeout), not taken for a verdict.
+    const deadline = Date.now() + timeoutMs / 2;
+    const describeGroup = await untilAnswered(deadline, () => broker.findGroupCoordinator({ groupId: ids.groupId, coordinatorType: GROUP_COORDINATOR }));
+    const describeTransactionalId = await untilAnswered(deadline, () =>
+      broker.findGroupCoordinator({ groupId: ids.transactionalId, coordinatorType: TRANSACTION_COORDINATOR }),
+    );
     return { write, read, describeGroup, describeTransactionalId };
   } finally {
     await cluster.disconnect().catch(() => undefined);
+  }
+}
+
+/** Asks until the broker gives an answer that is not retriable, or the deadline passes. */
+async function untilAnswered(deadline: number, ask: () => Promise<unknown>): Promise<Access> {
+  for (;;) {
+    try {
+      await ask();
+      return allowed;
+    } catch (error) {
+      if ((error as { retriable?: boolean }).retriable !== true || Date.now() > deadline) return refusal(error);
+      await Bun.sleep(300);
+    }
   }
 }
 
@@ -180,7 +196,7 @@ export interface TransactionAccess {
  * Ask only once probeTopicAccess found the id describable: kafkajs retries a refused lookup.
  */
 export async function probeTransaction(kafka: Kafka, transactionalId: string, groupId: string): Promise<TransactionAccess> {
-  const producer = kafka.producer({ transactionalId, idempotent: false, maxInFlightRequests: 1, createPartitioner: DefaultPartitioner, retry: { retries: 1 } });
+  const producer = kafka.producer({ transactionalId, idempotent: false, maxInFlightRequests: 1, createPartitioner: DefaultPartitioner, retry: { retries: 5 } });
   try {
     await producer.connect();
     const transaction = await producer.transaction().then(
