@@ -3,7 +3,7 @@
 # and quickstart, run with this machine's Java from jars that Maven resolves from Maven Central.
 #
 #   scripts/kafka.sh fetch            resolve the broker's jars (once; cached under .cache/kafka/)
-#   scripts/kafka.sh up [--secure] [--brokers N]
+#   scripts/kafka.sh up [--secure [--acl]] [--brokers N]
 #                                     start the broker (or cluster) unless it runs; wait until it
 #                                     answers requests. Plain "up" is one node, PLAINTEXT only.
 #   scripts/kafka.sh down [--purge]   stop every node cleanly; --purge also deletes data and logs
@@ -21,6 +21,13 @@
 # $KSTREAM_KAFKA_CACHE/kafka-run/<P>/secure/ (see scripts/kafka/certs.sh; "up --secure" prints it).
 # SCRAM users are written when the storage is formatted, so a broker first started without --secure
 # cannot become secure: "down --purge" it, or use another KAFKA_PORT (the tests use 19292).
+# --acl (with --secure) turns on Kafka's standard authorizer (StandardAuthorizer, KRaft): the broker's
+# own principal (User:ANONYMOUS, on the PLAINTEXT and controller listeners), the SASL user "kstream"
+# and the mutual-TLS client (User:CN=kstream-client) are super users; a second SCRAM user "limited"
+# (password in secure/limited.password) may only describe topics, nothing else. ACLs are set with
+# kafka-acls.sh's and kafka-configs.sh's classes (org.apache.kafka.tools.*), fetched once with mvn
+# into kafka/<version>/tools beside the broker's jars. PLAINTEXT stays open to anyone (as ANONYMOUS,
+# a super user): the point of --acl is to test clients on the SASL listener, not to protect a broker.
 # --brokers N (N >= 2): every node is broker and controller, internal topics get replication
 # factor min(N,3) and min.insync.replicas (the brokers' default) 2. A cluster keeps the shape it
 # was formatted with; "up" without --brokers starts whatever the port holds (1 node when new).
@@ -202,7 +209,7 @@ topology() {
   if [ -f "$topology_file" ]; then value=$(sed -n "s/^$1=//p" "$topology_file" | tail -1); fi
   case "$1" in brokers) echo "${value:-1}" ;; *) echo "${value:-0}" ;; esac
 }
-save_topology() { printf 'brokers=%s\nscram=%s\nsecure=%s\n' "$1" "$2" "$3" >"$topology_file"; }
+save_topology() { printf 'brokers=%s\nscram=%s\nsecure=%s\nacl=%s\n' "$1" "$2" "$3" "${4:-0}" >"$topology_file"; }
 
 # Node i's ports: clients on KAFKA_PORT + 10*(i-1), its controller on that + 1 (node 1's controller
 # port can be moved with KAFKA_CONTROLLER_PORT, as before clusters existed), SASL_SSL on + 2, SSL + 3.
@@ -223,11 +230,13 @@ known_nodes() {
 }
 # True when node <id> was started with the secure listeners (its properties are rewritten per start).
 node_is_secure() { grep -q '^listeners=.*SASL_SSL://' "$(node_dir "$1")/server.properties" 2>/dev/null; }
+# True when node <id> was started with the standard authorizer (--acl).
+node_has_acl() { grep -q '^authorizer.class.name=' "$(node_dir "$1")/server.properties" 2>/dev/null; }
 
-# Args: node id, node count, secure (0/1). Regenerated on every start so a change to this script or
+# Args: node id, node count, secure (0/1), acl (0/1). Regenerated on every start so a change to this script or
 # the environment takes effect; the data folder is what persists.
 write_node_properties() {
-  local id=$1 brokers=$2 secure=$3 dir client_port ctrl_port rf min_isr
+  local id=$1 brokers=$2 secure=$3 acl=${4:-0} dir client_port ctrl_port rf min_isr
   dir=$(node_dir "$id")
   client_port=$(client_port_of "$id")
   ctrl_port=$(controller_port_of "$id")
@@ -314,6 +323,16 @@ listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$sasl_user="$sasl_password";
+PROPS
+    fi
+    if [ "$acl" = 1 ]; then
+      cat <<PROPS
+# --acl: every request is authorized against the cluster's ACLs (kept in the KRaft metadata);
+# nothing is allowed without an ACL except to the super users: the broker itself and its
+# controller (ANONYMOUS, PLAINTEXT on loopback), the SASL user and the mutual-TLS client
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:ANONYMOUS;User:$(cat "$secure_dir/sasl.username");User:CN=kstream-client
 PROPS
     fi
     if [ -n "${KAFKA_MESSAGE_MAX_BYTES:-}" ]; then echo "message.max.bytes=$KAFKA_MESSAGE_MAX_BYTES"; fi
@@ -465,10 +484,10 @@ describe_secure() {
 }
 
 # Starts the given nodes (all at once: a cluster's controllers need each other to elect a leader)
-# and waits for each. Args: node count, secure (0/1), scram (0/1), node ids.
+# and waits for each. Args: node count, secure (0/1), scram (0/1), acl (0/1), node ids.
 start_nodes() {
-  local brokers=$1 secure=$2 scram=$3 id p
-  shift 3
+  local brokers=$1 secure=$2 scram=$3 acl=$4 id p
+  shift 4
   for id in "$@"; do
     local ports=("$(client_port_of "$id")" "$(controller_port_of "$id")")
     if [ "$secure" = 1 ]; then ports+=("$(sasl_port_of "$id")" "$(ssl_port_of "$id")"); fi
@@ -483,28 +502,84 @@ start_nodes() {
   done
   if [ "$secure" = 1 ]; then bash "$repo/scripts/kafka/certs.sh" "$secure_dir"; fi
   for id in "$@"; do
-    write_node_properties "$id" "$brokers" "$secure"
+    write_node_properties "$id" "$brokers" "$secure" "$acl"
     format_node_storage "$id" "$scram"
   done
   for id in "$@"; do start_node "$id" "$(heap_for "$brokers")"; done
   for id in "$@"; do wait_node_started "$id" "$(client_port_of "$id")" "$(cat "$(node_dir "$id")/broker.pid")"; done
+  if [ "$acl" = 1 ]; then ensure_limited_user; fi
+}
+
+# Kafka's command-line tools (not among the broker's jars): only the kafka-tools jar itself, whose
+# dependencies the broker's libs folder already holds. Fetched once, like the broker's jars.
+tools="$cache/kafka/$version/tools"
+fetch_tools() {
+  [ -f "$tools/.complete" ] && return 0
+  lock "$cache/kafka/.fetch-tools.lock"
+  [ -f "$tools/.complete" ] && return 0
+  say "resolving Kafka $version's command-line tools from Maven Central (once)"
+  local tmp="$tools.tmp.$$" mvn_log="$cache/kafka/mvn-tools.log"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  if ! mvn -q -B -f "$repo/scripts/kafka/tools-pom.xml" -Dkafka.version="$version" dependency:copy-dependencies \
+    -DoutputDirectory="$tmp" -DincludeScope=runtime -DexcludeTransitive=true >"$mvn_log" 2>&1 ||
+    [ ! -f "$tmp/kafka-tools-$version.jar" ]; then
+    rm -rf "$tmp"
+    tail -20 "$mvn_log" >&2
+    die "mvn could not resolve kafka-tools $version (full log: $mvn_log)"
+  fi
+  touch "$tmp/.complete"
+  rm -rf "$tools"
+  mv "$tmp" "$tools"
+}
+
+# Runs one of Kafka's tools (class, arguments) against node 1's PLAINTEXT listener, as the broker's
+# super user; its output goes to the cluster's tools.log.
+kafka_tool() {
+  local class=$1
+  shift
+  java -Xmx256m -Dlog4j2.configurationFile="$log4j_config" -cp "$libs/*:$tools/*" "$class" --bootstrap-server "127.0.0.1:$port" "$@" \
+    >>"$cluster_dir/tools.log" 2>&1 9>&- || { tail -20 "$cluster_dir/tools.log" >&2; die "$class $* failed (log: $cluster_dir/tools.log)"; }
+}
+
+# The SCRAM user "limited" and its one ACL (describe any topic), made once per cluster: both live
+# in the cluster's metadata, which a purge deletes together with the marker.
+ensure_limited_user() {
+  local marker="$cluster_dir/acl.users"
+  [ -f "$marker" ] && return 0
+  [ -f "$tools/.complete" ] || die "Kafka's tools are not fetched (fetch_tools runs before the cluster lock is taken)"
+  [ -s "$secure_dir/limited.password" ] || (umask 077 && openssl rand -hex 16 >"$secure_dir/limited.password")
+  local password
+  password=$(cat "$secure_dir/limited.password")
+  # One mechanism per call: the broker refuses two changes to one user in a request.
+  local mechanism
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+    kafka_tool org.apache.kafka.tools.ConfigCommand --alter --entity-type users --entity-name limited \
+      --add-config "$mechanism=[password=$password]"
+  done
+  kafka_tool org.apache.kafka.tools.AclCommand --add --allow-principal User:limited --operation Describe --topic '*'
+  touch "$marker"
 }
 
 up() {
-  local want_secure=0 want_brokers=""
+  local want_secure=0 want_acl=0 want_brokers=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --secure) want_secure=1 ;;
+      --acl) want_acl=1 ;;
       --brokers) [ $# -ge 2 ] || die "--brokers needs a node count"; want_brokers=$2; shift ;;
       --brokers=*) want_brokers=${1#--brokers=} ;;
-      *) die "up takes only --secure and --brokers N (got: $1)" ;;
+      *) die "up takes only --secure, --acl and --brokers N (got: $1)" ;;
     esac
     shift
   done
   [ "$want_secure" = 0 ] || [ -z "$hosts" ] || die "--secure is not available with KAFKA_HOSTS (its certificates name 127.0.0.1 only)"
+  [ "$want_acl" = 0 ] || [ "$want_secure" = 1 ] || die "--acl needs --secure (the ACLs name the SASL users)"
   [ -z "$want_brokers" ] || [[ $want_brokers =~ ^[1-9]$ ]] || die "--brokers takes a node count from 1 to 9 (got: $want_brokers)"
   command -v java >/dev/null || die "Java 17+ is needed (scripts/setup.sh checks what is missing)"
   fetch
+  # Before the cluster's lock: lock() holds one lock at a time.
+  if [ "$want_acl" = 1 ]; then fetch_tools; fi
   mkdir -p "$cluster_dir"
   touch "$cluster_dir/.kstream-kafka-run"
   lock "$cluster_dir/.lock"
@@ -530,11 +605,15 @@ up() {
     if node_pid "$id" >/dev/null; then running+=("$id"); else stopped+=("$id"); fi
   done
   # Running nodes keep their listeners; nodes started now get the same ones, so a cluster is uniform.
-  local secure=$want_secure
+  local secure=$want_secure acl=$want_acl
   if [ ${#running[@]} -gt 0 ]; then
     if node_is_secure "${running[0]}"; then secure=1; else secure=0; fi
+    if node_has_acl "${running[0]}"; then acl=1; else acl=0; fi
     if [ "$want_secure" = 1 ] && [ "$secure" = 0 ]; then
       die "the broker on $(node_host 1):$port runs without the secure listeners; restart it: KAFKA_PORT=$port scripts/kafka.sh down, then up --secure"
+    fi
+    if [ "$want_acl" = 1 ] && [ "$acl" = 0 ]; then
+      die "the broker on 127.0.0.1:$port runs without the authorizer; restart it: KAFKA_PORT=$port scripts/kafka.sh down, then up --secure --acl"
     fi
   fi
 
@@ -556,6 +635,8 @@ up() {
       say "already running: Kafka $version, $brokers nodes on $(node_host 1):$(bootstrap_list "$brokers" client_port_of)"
     fi
     if [ "$secure" = 1 ]; then describe_secure 1; fi
+    # An ACL broker whose start stopped before its users were made gets them now.
+    if [ "$acl" = 1 ] && [ "$want_acl" = 1 ]; then ensure_limited_user; fi
     return 0
   fi
 
@@ -568,15 +649,16 @@ up() {
     # Its certificates, users and node layout are unknown here: it cannot stand in.
     die "a Kafka broker not started from this checkout already answers on $(node_host 1):$port; choose another KAFKA_PORT for --secure or --brokers"
   fi
-  [ -f "$topology_file" ] || save_topology "$brokers" "$scram" "$secure"
-  save_topology "$brokers" "$(topology scram)" "$secure"
-  start_nodes "$brokers" "$secure" "$scram" "${stopped[@]}"
+  [ -f "$topology_file" ] || save_topology "$brokers" "$scram" "$secure" "$acl"
+  save_topology "$brokers" "$(topology scram)" "$secure" "$acl"
+  start_nodes "$brokers" "$secure" "$scram" "$acl" "${stopped[@]}"
   if [ "$brokers" = 1 ]; then
     say "Kafka $version is up on $(node_host 1):$port in $((SECONDS - started))s (pid $(node_pid 1); logs: scripts/kafka.sh logs)"
   else
     say "Kafka $version is up: $brokers nodes, bootstrap $(node_host 1):$(bootstrap_list "$brokers" client_port_of), in $((SECONDS - started))s (status: scripts/kafka.sh status)"
   fi
   if [ "$secure" = 1 ]; then describe_secure 1; fi
+  if [ "$acl" = 1 ]; then say "acl: standard authorizer on; user limited (password in $secure_dir/limited.password) may only describe topics"; fi
 }
 
 # "9092,127.0.0.1:9102,127.0.0.1:9112": the given port function over nodes 1..N, as a broker list
@@ -611,6 +693,7 @@ start_node_command() {
   [ -f "$(node_dir "$id")/data/meta.properties" ] || die "node $id on $(node_host 1):$port was never formatted; start the cluster with scripts/kafka.sh up first"
   command -v java >/dev/null || die "Java 17+ is needed (scripts/setup.sh checks what is missing)"
   fetch
+  if [ "$(topology acl)" = 1 ]; then fetch_tools; fi
   lock "$cluster_dir/.lock"
   local pid
   if pid=$(node_pid "$id"); then
@@ -618,7 +701,7 @@ start_node_command() {
     return 0
   fi
   local started=$SECONDS
-  start_nodes "$(topology brokers)" "$(topology secure)" "$(topology scram)" "$id"
+  start_nodes "$(topology brokers)" "$(topology secure)" "$(topology scram)" "$(topology acl)" "$id"
   say "node $id is up on $(node_host "$id"):$(client_port_of "$id") in $((SECONDS - started))s (pid $(node_pid "$id"))"
 }
 
@@ -659,6 +742,7 @@ status() {
       broker_ready 1 "$port" || answers="does NOT answer requests yet (starting or stuck; see scripts/kafka.sh logs)"
       echo "running: Kafka $version on $(node_host 1):$port (controller :$controller_port), pid $pid, $answers"
       if node_is_secure 1; then echo "secure:  SASL_SSL :$(sasl_port_of 1), SSL (mutual TLS) :$(ssl_port_of 1); certificates and passwords in $secure_dir"; fi
+      if node_has_acl 1; then echo "acl:     standard authorizer; super users kstream and the TLS client; user limited (password in $secure_dir/limited.password) may only describe topics"; fi
       echo "data:    $data"
       return 0
     fi

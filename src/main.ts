@@ -31,6 +31,7 @@ const subCommands: Record<string, Loader> = {
   "batch-measure": () => import("./commands/batch-measure.ts").then((m) => m.batchMeasureCommand),
   recon: () => import("./commands/recon.ts").then((m) => m.reconCommand),
   metrics: () => import("./commands/metrics.ts").then((m) => m.metricsCommand),
+  check: () => import("./commands/check.ts").then((m) => m.checkCommand),
   config: () => import("./commands/config.ts").then((m) => m.configCommand),
 };
 

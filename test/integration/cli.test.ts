@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import packageJson from "../../package.json" with { type: "json" };
 import { createWorkspace, runKstream } from "./harness.ts";
 
-const SUBCOMMANDS = ["produce", "stream-clean", "batch-measure", "recon", "metrics", "config"];
+const SUBCOMMANDS = ["produce", "stream-clean", "batch-measure", "recon", "metrics", "check", "config"];
 
 describe("the kstream binary", () => {
   test("--version prints the package version, the git commit it was built from, the build date and the Bun version", async () => {
