@@ -8,6 +8,7 @@
  * The patches (each file says why):
  * - timers: kafkajs' request queue arms negative timeouts; clamped to 0, quietly (below).
  * - fast-encoding.ts: the protocol Encoder's varint methods, without throw-away Buffers and Longs.
+ * - fast-produce-request.ts: Produce v3–v7 request bodies laid out in one Buffer, one CRC pass.
  * - coordinator-lookup.ts: "no broker answered the coordinator lookup" is retriable.
  * - partitioned-messages.ts: a linear `reduce` on each array kstream sends (applied per send, not
  *   globally, so it needs no install step; listed here so every patch is named in one place).
@@ -18,6 +19,7 @@ import kafkajsPackage from "kafkajs/package.json" with { type: "json" };
 import { DependencyError } from "../errors.ts";
 import { installRetriableCoordinatorLookup } from "./coordinator-lookup.ts";
 import { installFastEncoding } from "./fast-encoding.ts";
+import { installFastProduceRequest } from "./fast-produce-request.ts";
 
 /** The kafkajs version every patch here was written for and tested against. */
 export const PATCHED_KAFKAJS_VERSION = "2.2.4";
@@ -39,6 +41,7 @@ export function installKafkajsPatches(): void {
   checkKafkajsVersion();
   quietKafkajsTimerWarnings();
   installFastEncoding();
+  installFastProduceRequest();
   installRetriableCoordinatorLookup();
   // installCodecs() (src/kafka/codecs.ts) goes here.
   installed = true;
