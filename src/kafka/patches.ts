@@ -9,6 +9,7 @@
  * - timers: kafkajs' request queue arms negative timeouts; clamped to 0, quietly (below).
  * - fast-encoding.ts: the protocol Encoder's varint methods, without throw-away Buffers and Longs.
  * - fast-produce-request.ts: Produce v3–v7 request bodies laid out in one Buffer, one CRC pass.
+ * - fast-record-batch.ts: Fetch v11 responses' record batches read in place (the decode step).
  * - coordinator-lookup.ts: "no broker answered the coordinator lookup" is retriable.
  * - partitioned-messages.ts: a linear `reduce` on each array kstream sends (applied per send, not
  *   globally, so it needs no install step; listed here so every patch is named in one place).
@@ -20,6 +21,7 @@ import { DependencyError } from "../errors.ts";
 import { installRetriableCoordinatorLookup } from "./coordinator-lookup.ts";
 import { installFastEncoding } from "./fast-encoding.ts";
 import { installFastProduceRequest } from "./fast-produce-request.ts";
+import { installFastRecordBatch } from "./fast-record-batch.ts";
 
 /** The kafkajs version every patch here was written for and tested against. */
 export const PATCHED_KAFKAJS_VERSION = "2.2.4";
@@ -42,6 +44,7 @@ export function installKafkajsPatches(): void {
   quietKafkajsTimerWarnings();
   installFastEncoding();
   installFastProduceRequest();
+  installFastRecordBatch();
   installRetriableCoordinatorLookup();
   // installCodecs() (src/kafka/codecs.ts) goes here.
   installed = true;
