@@ -8,6 +8,8 @@
  * The patches (each file says why):
  * - timers: kafkajs' request queue arms negative timeouts; clamped to 0, quietly (below).
  * - fast-encoding.ts: the protocol Encoder's varint methods, without throw-away Buffers and Longs.
+ * - fast-produce-request.ts: Produce v3–v7 request bodies laid out in one Buffer, one CRC pass.
+ * - fast-record-batch.ts: Fetch v11 responses' record batches read in place (the decode step).
  * - coordinator-lookup.ts: "no broker answered the coordinator lookup" is retriable.
  * - partitioned-messages.ts: a linear `reduce` on each array kstream sends (applied per send, not
  *   globally, so it needs no install step; listed here so every patch is named in one place).
@@ -18,6 +20,8 @@ import { DependencyError } from "../errors.ts";
 import { installCodecs } from "./codecs.ts";
 import { installRetriableCoordinatorLookup } from "./coordinator-lookup.ts";
 import { installFastEncoding } from "./fast-encoding.ts";
+import { installFastProduceRequest } from "./fast-produce-request.ts";
+import { installFastRecordBatch } from "./fast-record-batch.ts";
 
 /** The kafkajs version every patch here was written for and tested against. */
 export const PATCHED_KAFKAJS_VERSION = "2.2.4";
@@ -39,6 +43,8 @@ export function installKafkajsPatches(): void {
   checkKafkajsVersion();
   quietKafkajsTimerWarnings();
   installFastEncoding();
+  installFastProduceRequest();
+  installFastRecordBatch();
   installRetriableCoordinatorLookup();
   installCodecs();
   installed = true;

@@ -1,0 +1,106 @@
+/**
+ * The one-Buffer Produce request body is byte for byte the body kafkajs' own v3–v7 encoder writes,
+ * over random requests (seeded): string and Buffer keys and values, null keys and values, headers
+ * (repeated keys as arrays, non-ASCII text), timestamps or none, several topics and partitions,
+ * transactional or not, uncompressed and gzip; and shapes it does not take go to kafkajs unchanged.
+ */
+import { afterEach, describe, expect, spyOn, test } from "bun:test";
+import fc from "fast-check";
+import compression from "kafkajs/src/protocol/message/compression/index.js";
+import type Encoder from "kafkajs/src/protocol/encoder.js";
+import Long from "kafkajs/src/utils/long.js";
+import { installFastEncoding } from "../../../src/kafka/fast-encoding.ts";
+import { encodeProduceRequest, originalProduceProtocol, type ProduceArgs } from "../../../src/kafka/fast-produce-request.ts";
+
+// kstream always runs kafkajs with the varint patch; it writes the same bytes as kafkajs' own.
+installFastEncoding();
+
+const NOW = 1_764_000_123_456;
+afterEach(() => {
+  (Date.now as unknown as { mockRestore?: () => void }).mockRestore?.();
+});
+
+async function kafkajsBody(args: ProduceArgs, version = 7): Promise<string> {
+  const make = originalProduceProtocol({ version }) as (a: ProduceArgs) => { request: { encode(): Promise<Encoder> } };
+  return (await make(args).request.encode()).buffer.toString("hex");
+}
+
+async function fastBody(args: ProduceArgs): Promise<string> {
+  const encoder = await encodeProduceRequest(args, () => Promise.reject(new Error("fell back")));
+  return encoder.buffer.toString("hex");
+}
+
+const text = fc.string({ unit: fc.constantFrom("a", "z", "0", " ", "é", "€", "😀", '"'), maxLength: 40 });
+const bytes = fc.oneof(text, text.map((s) => Buffer.from(s)), fc.uint8Array({ maxLength: 30 }).map((a) => Buffer.from(a)));
+const nullable = fc.oneof({ weight: 4, arbitrary: bytes }, { weight: 1, arbitrary: fc.constantFrom(null, undefined) });
+const headerValue = fc.oneof(bytes, fc.array(bytes, { minLength: 1, maxLength: 3 }));
+const headers = fc.option(fc.dictionary(fc.constantFrom("kstream-source-partition", "kstream-source-offset", "x", "é", "1", "run"), headerValue, { maxKeys: 4 }), { nil: undefined });
+const timestamp = fc.option(
+  fc.oneof(fc.integer({ min: NOW - 10_000_000, max: NOW + 10_000_000 }), fc.integer({ min: NOW - 10_000_000, max: NOW }).map(String)),
+  { nil: undefined, freq: 3 },
+);
+const message = fc.record({ key: nullable, value: nullable, headers, timestamp }, { requiredKeys: ["key", "value"] });
+const partition = fc.record({
+  partition: fc.integer({ min: 0, max: 11 }),
+  firstSequence: fc.option(fc.integer({ min: 0, max: 2 ** 31 - 1 }), { nil: undefined }),
+  messages: fc.array(message, { maxLength: 25 }),
+});
+const request = fc.record({
+  acks: fc.constantFrom(-1, 0, 1),
+  timeout: fc.integer({ min: 0, max: 60_000 }),
+  transactionalId: fc.option(fc.constantFrom("kstream-tx", "tx-é"), { nil: undefined }),
+  producerId: fc.option(fc.oneof(fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: 0, max: 2 ** 40 }).map((n) => Long.fromValue(n))), { nil: undefined }),
+  producerEpoch: fc.option(fc.integer({ min: 0, max: 32_767 }), { nil: undefined }),
+  topicData: fc.array(fc.record({ topic: fc.constantFrom("in", "stage", "dlq-é"), partitions: fc.array(partition, { maxLength: 3 }) }), { minLength: 1, maxLength: 2 }),
+});
+
+describe("one-Buffer Produce request body", () => {
+  test("writes kafkajs' bytes for random uncompressed requests", async () => {
+    spyOn(Date, "now").mockReturnValue(NOW);
+    await fc.assert(
+      fc.asyncProperty(request, async (args) => {
+        expect(await fastBody(args as ProduceArgs)).toBe(await kafkajsBody(args as ProduceArgs));
+      }),
+      { seed: 14, numRuns: 400 },
+    );
+  });
+
+  test("writes kafkajs' bytes for random gzip requests (the codec sees the same records)", async () => {
+    spyOn(Date, "now").mockReturnValue(NOW);
+    await fc.assert(
+      fc.asyncProperty(request, async (args) => {
+        const gzip = { ...args, compression: compression.Types.GZIP } as ProduceArgs;
+        expect(await fastBody(gzip)).toBe(await kafkajsBody(gzip));
+      }),
+      { seed: 15, numRuns: 100 },
+    );
+  });
+
+  test("takes the batch timestamps as kafkajs does: string-sorted, Date.now() for none", async () => {
+    spyOn(Date, "now").mockReturnValue(NOW);
+    const cases: unknown[][] = [[], [undefined, undefined], [9, 10, 100], ["9", "10", 8], [NOW, String(NOW - 5), undefined], [0, 5], ["0123", 5]];
+    for (const timestamps of cases) {
+      const args = { acks: -1, timeout: 30_000, topicData: [{ topic: "t", partitions: [{ partition: 0, messages: timestamps.map((t, i) => ({ key: `k${i}`, value: "v", timestamp: t })) }] }] };
+      expect(await fastBody(args as ProduceArgs)).toBe(await kafkajsBody(args as ProduceArgs));
+    }
+  });
+
+  test("hands shapes it does not encode to kafkajs' original", async () => {
+    const odd: unknown[] = [{ key: 5, value: "v" }, { value: new Uint8Array([1, 2]) }, { value: "v", headers: { h: 7 } }, { value: "v", headers: "h" }, { value: "v", timestamp: "soon" }, { value: "v", timestamp: 1.5 }];
+    for (const m of odd) {
+      let fellBack = false;
+      const args = { acks: 1, timeout: 1000, topicData: [{ topic: "t", partitions: [{ partition: 0, messages: [m] }] }] } as ProduceArgs;
+      await encodeProduceRequest(args, async () => {
+        fellBack = true;
+        return undefined as unknown as Encoder;
+      });
+      expect(fellBack).toBe(true);
+    }
+  });
+
+  test("versions 3 to 7 share the body; the patched protocol keeps kafkajs' request fields", async () => {
+    spyOn(Date, "now").mockReturnValue(NOW);
+    const args = { acks: -1, timeout: 30_000, topicData: [{ topic: "t", partitions: [{ partition: 2, messages: [{ key: "k", value: "v" }] }] }] } as ProduceArgs;
+    for (const version of [3, 4, 5, 6, 7]) expect(await kafkajsBody(args, version)).toBe(await fastBody(args));
+  });
+});
