@@ -5,20 +5,9 @@
  * writer wants anyway.
  */
 import type { CleanRow } from "../clean/types.ts";
+import type { ParquetColumns } from "../storage/parquet-format.ts";
 
-export interface ParquetColumns {
-  id: BigInt64Array;
-  first_name: string[];
-  last_name: Array<string | null>;
-  email: string[];
-  gender: Array<string | null>;
-  ip_addr: string[];
-  date: Array<string | null>;
-  country: Array<string | null>;
-  timestamp: BigInt64Array;
-  source_partition: Int32Array;
-  source_offset: BigInt64Array;
-}
+export type { ParquetColumns };
 
 export interface RowBuffer {
   readonly count: number;

@@ -1,0 +1,99 @@
+/**
+ * The one Parquet format of kstream's output, used by stream-clean (writing a cycle's rows) and
+ * compact (rewriting small files as one): the schema in SPEC order, the page codecs, the encoder,
+ * and the decompressors a reader needs for each codec kstream writes. Pure: bytes in, bytes out.
+ */
+import { parquetWriteBuffer } from "hyparquet-writer";
+import { lz4CompressBlock, lz4DecompressBlock } from "../compression/lz4.ts";
+
+/** A file's rows column by column, in the types hyparquet-writer takes. */
+export interface ParquetColumns {
+  id: BigInt64Array;
+  first_name: string[];
+  last_name: Array<string | null>;
+  email: string[];
+  gender: Array<string | null>;
+  ip_addr: string[];
+  date: Array<string | null>;
+  country: Array<string | null>;
+  timestamp: BigInt64Array;
+  source_partition: Int32Array;
+  source_offset: BigInt64Array;
+}
+
+export type ParquetCodec = "snappy" | "zstd" | "gzip" | "lz4_raw" | "uncompressed";
+
+/** clean.compression and clean.compression_level (zstd 1-22, gzip 1-9; the others have none). */
+export interface ParquetCompression {
+  readonly codec: ParquetCodec;
+  readonly level?: number;
+}
+
+const DEFAULT_LEVEL = { zstd: 3, gzip: 6 } as const;
+
+/**
+ * Page compressors by Parquet codec name. SNAPPY is hyparquet-writer's own; GZIP is the gzip
+ * format (not zlib or raw deflate), as the Parquet spec requires; ZSTD is Bun's libzstd;
+ * LZ4_RAW is one LZ4 block per page (Parquet's deprecated "LZ4" codec is not written).
+ */
+function compressorsFor(compression: ParquetCompression) {
+  const zstdLevel = compression.codec === "zstd" ? (compression.level ?? DEFAULT_LEVEL.zstd) : DEFAULT_LEVEL.zstd;
+  const gzipLevel = (compression.codec === "gzip" ? (compression.level ?? DEFAULT_LEVEL.gzip) : DEFAULT_LEVEL.gzip) as 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+  return {
+    ZSTD: (bytes: Uint8Array) => Bun.zstdCompressSync(bytes, { level: zstdLevel }),
+    GZIP: (bytes: Uint8Array) => Bun.gzipSync(bytes as Uint8Array<ArrayBuffer>, { level: gzipLevel }),
+    LZ4_RAW: lz4CompressBlock,
+  };
+}
+
+const CODEC_NAMES = { snappy: "SNAPPY", zstd: "ZSTD", gzip: "GZIP", lz4_raw: "LZ4_RAW", uncompressed: "UNCOMPRESSED" } as const;
+
+const STRING = { type: "BYTE_ARRAY", converted_type: "UTF8", logical_type: { type: "STRING" } } as const;
+const required = { repetition_type: "REQUIRED" } as const;
+const optional = { repetition_type: "OPTIONAL" } as const;
+
+/** The schema every kstream Parquet file has, in SPEC order. */
+export const SCHEMA = [
+  { name: "root", num_children: 11 },
+  { name: "id", type: "INT64", ...required },
+  { name: "first_name", ...STRING, ...required },
+  { name: "last_name", ...STRING, ...optional },
+  { name: "email", ...STRING, ...required },
+  { name: "gender", ...STRING, ...optional },
+  { name: "ip_addr", ...STRING, ...required },
+  { name: "date", ...STRING, ...optional },
+  { name: "country", ...STRING, ...optional },
+  {
+    name: "timestamp",
+    type: "INT64",
+    converted_type: "TIMESTAMP_MILLIS",
+    logical_type: { type: "TIMESTAMP", isAdjustedToUTC: true, unit: "MILLIS" },
+    ...required,
+  },
+  { name: "source_partition", type: "INT32", ...required },
+  { name: "source_offset", type: "INT64", ...required },
+];
+
+export function encodeParquet(columns: ParquetColumns, compression: ParquetCompression): Uint8Array {
+  // Column order is SCHEMA's, not the object's.
+  const columnData = SCHEMA.slice(1).map(({ name }) => ({ name, data: columns[name as keyof ParquetColumns] }));
+  const buffer = parquetWriteBuffer({
+    columnData,
+    schema: SCHEMA as never,
+    codec: CODEC_NAMES[compression.codec],
+    compressors: compressorsFor(compression),
+    rowGroupSize: 100_000,
+    createdBy: "kstream",
+  });
+  return new Uint8Array(buffer);
+}
+
+/** The column names in SCHEMA order. */
+export const COLUMN_NAMES = SCHEMA.slice(1).map(({ name }) => name) as Array<keyof ParquetColumns>;
+
+/** Page decompressors for hyparquet (it reads SNAPPY itself): every codec kstream writes reads back. */
+export const PARQUET_DECOMPRESSORS = {
+  ZSTD: (input: Uint8Array) => new Uint8Array(Bun.zstdDecompressSync(input)),
+  GZIP: (input: Uint8Array) => new Uint8Array(Bun.gunzipSync(input as Uint8Array<ArrayBuffer>)),
+  LZ4_RAW: (input: Uint8Array, outputLength: number) => lz4DecompressBlock(input, outputLength),
+};
