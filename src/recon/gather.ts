@@ -8,7 +8,9 @@ import { asyncBufferFromFile, parquetRead } from "hyparquet";
 import { readTopicSnapshot } from "../kafka/snapshot.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import { committedOffsets, partitionBounds } from "../kafka/offsets.ts";
-import { listParquetFiles } from "../storage/listing.ts";
+import { errnoOf } from "../errors.ts";
+import { listVisibleParquetFiles } from "../storage/listing.ts";
+import { PARQUET_DECOMPRESSORS } from "../storage/parquet-format.ts";
 import type { OffsetRange } from "./arithmetic.ts";
 
 export interface DeadLetterPosition {
@@ -34,15 +36,32 @@ export async function deadLetterPositions(kafka: Kafka, deadLetterTopic: string,
   return positions;
 }
 
-/** Calls `onRow` for the lineage of every row in files whose name range overlaps the run's ranges. */
+/**
+ * Calls `onRow` for the lineage of every row in files whose name range overlaps the run's ranges,
+ * over the visible data (a merge's replaced originals left out). A file listed but gone when opened
+ * was replaced by compact meanwhile: `onRestart` drops what was counted and the pass starts over
+ * from a fresh listing, so each row is counted from one consistent set of files.
+ */
 export async function forEachParquetLineage(
   parquetDir: string,
   inputTopic: string,
   ranges: readonly OffsetRange[],
   onRow: (partition: number, offset: number) => void,
+  onRestart: () => void,
 ): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await lineagePass(parquetDir, inputTopic, ranges, onRow);
+    } catch (error) {
+      if (errnoOf(error) !== "ENOENT" || attempt >= 5) throw error;
+      onRestart();
+    }
+  }
+}
+
+async function lineagePass(parquetDir: string, inputTopic: string, ranges: readonly OffsetRange[], onRow: (partition: number, offset: number) => void): Promise<number> {
   let filesRead = 0;
-  for (const file of listParquetFiles(parquetDir)) {
+  for (const file of listVisibleParquetFiles(parquetDir)) {
     if (file.topic !== inputTopic) continue;
     const overlaps = ranges.some((r) => r.partition === file.partition && BigInt(r.first) <= file.lastOffset && BigInt(r.last) >= file.firstOffset);
     if (!overlaps) continue;
@@ -50,6 +69,7 @@ export async function forEachParquetLineage(
     await parquetRead({
       file: await asyncBufferFromFile(file.path),
       columns: ["source_partition", "source_offset"],
+      compressors: PARQUET_DECOMPRESSORS,
       onComplete: (rows: unknown[][]) => {
         for (const row of rows) onRow(Number(row[0]), Number(row[1]));
       },

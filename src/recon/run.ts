@@ -64,10 +64,14 @@ export async function reconcile(kafka: Kafka, ledger: Ledger, runs: RunRow[], se
       throw new UsageError(`run ${run.id} produced to ${run.topic}, but the config's input topic is ${settings.inputTopic}`);
     }
     const ranges: OffsetRange[] = ledgerRanges.map((r) => ({ partition: r.partition, first: r.first_offset, last: r.last_offset }));
-    const table = createOccurrenceTable(ranges);
-    const filesRead = await forEachParquetLineage(settings.parquetDir, settings.inputTopic, ranges, (partition, offset) => {
-      table.add("row", partition, offset);
-    });
+    let table = createOccurrenceTable(ranges);
+    const filesRead = await forEachParquetLineage(
+      settings.parquetDir,
+      settings.inputTopic,
+      ranges,
+      (partition, offset) => table.add("row", partition, offset),
+      () => (table = createOccurrenceTable(ranges)),
+    );
     deadLetters ??= await deadLetterPositions(kafka, settings.deadLetterTopic, settings.inputTopic);
     for (const { partition, offset } of deadLetters) table.add("dead", partition, offset);
     const counts = table.classify(positions.committed, positions.end);

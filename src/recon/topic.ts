@@ -45,10 +45,14 @@ export async function reconcileTopic(kafka: Kafka, settings: TopicReconSettings,
     .sort((a, b) => a - b)
     .map((partition) => ({ partition, start: starts.get(partition)!, committed: positions.committed.get(partition)!, end: positions.end.get(partition)! }));
   const ranges = topicRanges(spans);
-  const table = createOccurrenceTable(ranges);
-  const filesRead = await forEachParquetLineage(settings.parquetDir, topic, ranges, (partition, offset) => {
-    table.add("row", partition, offset);
-  });
+  let table = createOccurrenceTable(ranges);
+  const filesRead = await forEachParquetLineage(
+    settings.parquetDir,
+    topic,
+    ranges,
+    (partition, offset) => table.add("row", partition, offset),
+    () => (table = createOccurrenceTable(ranges)),
+  );
   for (const { partition, offset } of await deadLetterPositions(kafka, settings.deadLetterTopic, topic)) table.add("dead", partition, offset);
   const found = await readGaps(kafka, topic, gapsOf(table), (partition, offset) => table.count(partition, offset) === 0);
   const counts = classifyTopic(table, spans, found);

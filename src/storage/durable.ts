@@ -37,6 +37,16 @@ export function writeFileDurably(path: string, data: Uint8Array | string, what =
   }
 }
 
+/** Deletes `path` (already gone is fine) and makes the deletion durable: the folder's entry is synced. */
+export function removeFileDurably(path: string, what = "file"): void {
+  try {
+    rmSync(path, { force: true });
+    syncDirectory(dirname(path));
+  } catch (error) {
+    throw new IoError(`cannot delete ${what === "file" ? "" : `${what} `}${path}: ${errnoOrMessage(error)}`, { cause: error, context: { path } });
+  }
+}
+
 /** Cleanup after a failed write must not hide the write's own error (the folder may not even exist). */
 function removeQuietly(path: string): void {
   try {

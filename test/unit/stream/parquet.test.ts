@@ -5,7 +5,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { parquetReadObjects } from "hyparquet";
 import type { CleanRow } from "../../../src/clean/types.ts";
 import { IoError } from "../../../src/errors.ts";
-import { fileNameFor, ingestDateFolder, parseFileName } from "../../../src/storage/names.ts";
+import { compactedFileNameFor, compactionManifestNameFor, fileNameFor, ingestDateFolder, isTemporaryName, mergedNameOfManifest, parseFileName } from "../../../src/storage/names.ts";
 import { writeParquetAtomically } from "../../../src/stream/parquet-writer.ts";
 import { createPartitionSink } from "../../../src/stream/partition-sink.ts";
 import { listParquetFiles } from "../../../src/storage/listing.ts";
@@ -34,8 +34,18 @@ describe("file names", () => {
   test("a name carries topic, partition and the offset range, and parses back", () => {
     const name = fileNameFor("test_input", 2, 100n, 9007199254740993n);
     expect(name).toBe("test_input+2+00000000000000000100+00009007199254740993.parquet");
-    expect(parseFileName(name)).toEqual({ topic: "test_input", partition: 2, firstOffset: 100n, lastOffset: 9007199254740993n });
+    expect(parseFileName(name)).toEqual({ topic: "test_input", partition: 2, firstOffset: 100n, lastOffset: 9007199254740993n, compacted: false });
     expect(parseFileName(".x+1+2+3.parquet.tmp")).toBeUndefined();
+  });
+
+  test("a merged file's name says so, parses back, and its temporary is not a cycle's (stream-clean's recovery leaves it)", () => {
+    const name = compactedFileNameFor("test_input", 0, 5n, 900n);
+    expect(name).toBe("test_input+0+00000000000000000005+00000000000000000900+compacted.parquet");
+    expect(parseFileName(name)).toEqual({ topic: "test_input", partition: 0, firstOffset: 5n, lastOffset: 900n, compacted: true });
+    expect(isTemporaryName(`.${name}.tmp`)).toBe(false);
+    expect(isTemporaryName(`.${fileNameFor("test_input", 0, 5n, 9n)}.tmp`)).toBe(true);
+    expect(mergedNameOfManifest(compactionManifestNameFor(name))).toBe(name);
+    expect(parseFileName(compactionManifestNameFor(name))).toBeUndefined();
   });
 
   test("lexical order of names is offset order", () => {
