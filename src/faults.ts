@@ -6,9 +6,11 @@
  * outcome is unknown. Unset in normal runs, where `crashPoint` is a no-op. The points are the steps
  * of a cycle that make something durable, so the tests can fail between each pair of them, the
  * start of a partition's transactional producer, and (produce) the moments before a request is
- * sent and between its landing and its answer arriving.
+ * sent and between its landing and its answer arriving. compact's points are the steps of one
+ * swap: its manifest written, the merged file in place, the first original deleted, every original deleted.
  */
-export type CrashPoint = "mid-batch" | "before-rename" | "after-rename" | "after-commit" | "in-transaction" | "before-send" | "answer-lost" | "worker-start";
+export type CrashPoint = "mid-batch" | "before-rename" | "after-rename" | "after-commit" | "in-transaction" | "before-send" | "answer-lost" | "worker-start"
+  | "compact-intent" | "compact-merged" | "compact-deleting" | "compact-cleared";
 
 const [configuredPoint, configuredCount, configuredMode] = (process.env.KSTREAM_FAULT ?? "").split(":");
 let remaining = Number(configuredCount ?? 1) || 1;

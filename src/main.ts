@@ -32,6 +32,7 @@ const subCommands: Record<string, Loader> = {
   recon: () => import("./commands/recon.ts").then((m) => m.reconCommand),
   metrics: () => import("./commands/metrics.ts").then((m) => m.metricsCommand),
   check: () => import("./commands/check.ts").then((m) => m.checkCommand),
+  compact: () => import("./commands/compact.ts").then((m) => m.compactCommand),
   config: () => import("./commands/config.ts").then((m) => m.configCommand),
 };
 

@@ -183,6 +183,15 @@ export const MeasureSchema = v.strictObject({
   output: text('CSV file of the measures per window ("-" is stdout)', "out/measures.csv"),
 });
 
+export const CompactSchema = v.strictObject({
+  min_age: duration(
+    "kstream compact merges a folder ingest_date=D only once day D (UTC) ended this long ago; whatever the age, only files wholly below the group's committed offset",
+    "2 days",
+    { min: { ms: 3_600_000, text: "1 hour (late records keep landing in the folders of the last hours)" } },
+  ),
+  target_size_mb: count("kstream compact merges a partition's files of one folder into files of about this many MB", 128),
+});
+
 export const LedgerSchema = v.strictObject({
   path: text("sqlite database of producer runs and acknowledged offsets", "out/ledger.db"),
   lock_timeout: duration(
@@ -195,7 +204,7 @@ export const LedgerSchema = v.strictObject({
     { min: { ms: 2_000, text: "2s (produce writes a heartbeat every sixth of it, at most every 10 s)" } },
   ),
   job_wait: duration(
-    "how long a run of a job that keeps state in the ledger (batch-measure --since-last) waits for another run of it to finish before it refuses with exit 4",
+    "how long a run of a job that keeps state in the ledger (batch-measure --since-last, compact) waits for another run of it to finish before it refuses with exit 4",
     "1m",
   ),
 });
@@ -232,6 +241,7 @@ export const ConfigSchema = v.strictObject({
   produce: v.optional(ProduceSchema, {}),
   clean: v.optional(CleanSchemaChecked, {}),
   measure: v.optional(MeasureSchema, {}),
+  compact: v.optional(CompactSchema, {}),
   ledger: v.optional(LedgerSchema, {}),
   rules: v.optional(RulesSchema, {}),
 });
