@@ -6,6 +6,7 @@
  * scripts/bench.sh, which installs, starts the broker and builds the binary first.
  *
  *   bun scripts/bench.ts [--records 1000000] [--runs 3] [--stages produce,clean,measure,recon,e2e,help]
+ *   (--stages compact: a day of small files merged by kstream compact, files and bytes before/after)
  *                        [--scale] [--scale-records 1000000] [--scale-sizes 100000,1000000,5000000]
  *                        [--broker 127.0.0.1:9092] [--log-dirs DIR,...]
  *
@@ -17,7 +18,7 @@
  * --scale adds two tables: stream-clean throughput with 1, 3 and 6 input partitions and 1 or 2
  * processes in one group (on --scale-records), and end-to-end wall time for each of --scale-sizes.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -138,6 +139,42 @@ async function stageOnCleanOutput(stage: "measure" | "recon", bytes: number): Pr
     const sample = await measure([KSTREAM, ...command, "--config", lastCleanConfig, "--quiet"]);
     if (i > 0) row.samples.push(sample);
   }
+  return [row];
+}
+
+/** Files and bytes of the Parquet files (not hidden ones) in one folder. */
+function folderFigures(dir: string): { files: number; bytes: number } {
+  const names = readdirSync(dir).filter((name) => name.endsWith(".parquet") && !name.startsWith("."));
+  return { files: names.length, bytes: names.reduce((sum, name) => sum + statSync(join(dir, name)).size, 0) };
+}
+
+const compactLines: string[] = [];
+
+/**
+ * A day of small files (stream-clean closing a file every 500 rows, the folder then dated to a
+ * past day), merged by kstream compact: files and bytes before and after, and the time.
+ */
+async function stageCompact(input: string, bytes: number): Promise<Row[]> {
+  const row: Row = { stage: "compact", tool: "kstream compact", records, bytes, samples: [] };
+  const topic = uniqueTopic("compact");
+  const config = benchConfig(topic, join(work, "compact.db"), "", 3, { clean: "file_max_rows = 500" });
+  await measure([KSTREAM, "produce", input, "--config", config, "--quiet"]);
+  await measure([KSTREAM, "stream-clean", "--until-caught-up", "--config", config, "--quiet"]);
+  const parquetDir = join(work, `${topic}_parquet`);
+  const pastDay = join(parquetDir, "ingest_date=2020-01-01");
+  mkdirSync(pastDay, { recursive: true });
+  for (const folder of readdirSync(parquetDir).filter((name) => name.startsWith("ingest_date=") && name !== "ingest_date=2020-01-01")) {
+    for (const name of readdirSync(join(parquetDir, folder))) renameSync(join(parquetDir, folder, name), join(pastDay, name));
+  }
+  const before = folderFigures(pastDay);
+  row.samples.push(await measure([KSTREAM, "compact", "--config", config, "--quiet"]));
+  const after = folderFigures(pastDay);
+  const recon = Bun.spawnSync([KSTREAM, "recon", "--config", config, "--quiet"]);
+  const whole = (n: number) => Math.round(n).toLocaleString("en-US");
+  compactLines.push(
+    `compact, ${whole(records)} records: ${whole(before.files)} files, ${(before.bytes / 1e6).toFixed(1)} MB -> ${whole(after.files)} files, ` +
+      `${(after.bytes / 1e6).toFixed(1)} MB in ${row.samples[0]!.wallSeconds.toFixed(2)} s (peak RSS ${whole(row.samples[0]!.peakRssMb)} MB); recon exit ${recon.exitCode}`,
+  );
   return [row];
 }
 
@@ -358,6 +395,7 @@ async function main() {
   if (stages.includes("recon")) rows.push(...(await stageOnCleanOutput("recon", bytes)));
   if (stages.includes("e2e")) rows.push(...(await stageEndToEnd(input, bytes)));
   if (stages.includes("help")) rows.push(...(await stageHelp()));
+  if (stages.includes("compact")) rows.push(...(await stageCompact(input, bytes)));
   const codecRows = stages.includes("codecs") ? await stageCodecs(input) : [];
   const scaleRows: Row[] = [];
   if (flags.scale) {
@@ -401,6 +439,7 @@ async function main() {
     }
   }
   if (codecRows.length > 0) lines.push(...codecTables(codecRows, bytes));
+  lines.push(...compactLines);
   console.log(lines.join("\n"));
   const resultsDir = join(ROOT, "bench-results");
   mkdirSync(resultsDir, { recursive: true });

@@ -60,7 +60,7 @@ beforeAll(async () => {
   writeFileSync(ws.path("in.ndjson"), `${Array.from({ length: RECORDS }, (_, i) => JSON.stringify(makeRecord(i + 1, random))).join("\n")}\n`);
   expect((await ws.run(["produce", ws.path("in.ndjson")])).exitCode).toBe(0);
   expect((await ws.run(["stream-clean", "--until-caught-up"], { timeoutMs: 170_000 })).exitCode).toBe(0);
-  [today] = readdirSync(parquet()).filter((name) => name.startsWith("ingest_date="));
+  today = readdirSync(parquet()).find((name) => name.startsWith("ingest_date="))!;
   // A past day of small files: the files holding offsets below 700 move to an old folder.
   mkdirSync(join(parquet(), OLD));
   for (const name of listing(today!)) {
