@@ -257,7 +257,7 @@ export const scenarios: Scenario[] = [
     id: "3",
     name: "3 brokers, RF 3: partition leader killed mid-produce and mid-clean",
     label: "leader",
-    cluster: true,
+    uses: "cluster",
     options: { replication: 3, retryLimit: "60s" },
     async fault(s) {
       const { ws } = s;
