@@ -4,6 +4,10 @@
  * independent checks: kcat reads the topics (staging and dead letters read_committed), DuckDB the
  * Parquet files, bun:sqlite the ledger. None of them goes through kstream's code; `kstream recon`
  * is asked as well and must agree.
+ *
+ * A workspace on the hosts of scripts/hosts.sh names a host (`host: "c1"`): its kstream commands
+ * and kcat then run inside that host's namespace (`ip netns exec kstream-c1 ...`), the only place
+ * from which the brokers' addresses may be reached; `spawn(args, "c2")` runs one elsewhere.
  */
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Database } from "bun:sqlite";
@@ -13,6 +17,12 @@ import { join, resolve } from "node:path";
 export const ROOT = resolve(import.meta.dir, "../..");
 export const KSTREAM = join(ROOT, "dist", "kstream");
 export const BUN = join(ROOT, "node_modules", ".bin", "bun");
+export const HOSTS_SH = join(ROOT, "scripts", "hosts.sh");
+
+/** A host of scripts/hosts.sh ("c1", "b2") -> its network namespace. */
+export const netnsOf = (host: string) => `kstream-${host}`;
+/** `command` as run inside `host`'s namespace, or here when there is no host. */
+export const inHost = (host: string | undefined, command: string[]) => (host ? ["ip", "netns", "exec", netnsOf(host), ...command] : command);
 
 export const sleep = (ms: number) => Bun.sleep(ms);
 export const randomBetween = (min: number, max: number) => min + Math.random() * (max - min);
@@ -139,8 +149,10 @@ export class Proc {
   }
 
   describe(): string {
-    if (this.command[0] !== KSTREAM) return this.command.join(" ");
-    return `kstream ${this.command.slice(1, this.command.indexOf("--config")).join(" ")}`;
+    const at = this.command.indexOf(KSTREAM);
+    if (at < 0) return this.command.join(" ");
+    const where = at > 0 && this.command[0] === "ip" ? ` (in ${this.command[at - 1]})` : "";
+    return `kstream ${this.command.slice(at + 1, this.command.indexOf("--config")).join(" ")}${where}`;
   }
 }
 
@@ -165,9 +177,9 @@ export interface PartitionInfo {
   leader: number;
 }
 
-/** Partitions of a topic and their leaders, from kcat's metadata (none when the topic does not exist). */
-export async function partitionsOf(brokers: string[], topic: string): Promise<PartitionInfo[]> {
-  const metadata = await run(["kcat", "-b", brokers.join(","), "-L", "-t", topic, "-J", "-m", "5"], { timeoutMs: 20_000 });
+/** Partitions of a topic and their leaders, from kcat's metadata (none when the topic does not exist); kcat runs inside `host` when given. */
+export async function partitionsOf(brokers: string[], topic: string, host?: string): Promise<PartitionInfo[]> {
+  const metadata = await run(inHost(host, ["kcat", "-b", brokers.join(","), "-L", "-t", topic, "-J", "-m", "5"]), { timeoutMs: 20_000 });
   if (metadata.exitCode !== 0) return [];
   const parsed = JSON.parse(metadata.stdout) as { topics: { topic: string; partitions?: { partition: number; leader: number }[] }[] };
   return (parsed.topics.find((t) => t.topic === topic)?.partitions ?? []).map((p) => ({ partition: p.partition, leader: p.leader }));
@@ -183,6 +195,10 @@ export interface Topics {
 
 export interface WorkspaceOptions {
   replication?: number;
+  /** Partitions of each topic (default 3). */
+  partitions?: number;
+  /** The host of scripts/hosts.sh whose namespace runs this workspace's commands and kcat. */
+  host?: string;
   retryLimit?: string;
   parquetDir?: string;
   ledgerDir?: string;
@@ -198,6 +214,7 @@ export class Workspace {
   readonly group: string;
   readonly parquetDir: string;
   readonly ledger: string;
+  readonly host: string | undefined;
   private runs = 0;
 
   constructor(
@@ -214,6 +231,7 @@ export class Workspace {
     this.parquetDir = options.parquetDir ?? join(this.dir, "parquet");
     this.ledger = join(options.ledgerDir ?? this.dir, "ledger.db");
     this.config = join(this.dir, "kstream.toml");
+    this.host = options.host;
     writeFileSync(
       this.config,
       `# written by scripts/faults/lib.ts for one fault scenario
@@ -226,7 +244,7 @@ retry_limit = "${options.retryLimit ?? "60s"}"
 input = "${this.topics.input}"
 staging = "${this.topics.staging}"
 dead_letter = "${this.topics.dead_letter}"
-partitions = 3
+partitions = ${options.partitions ?? 3}
 replication_factor = ${options.replication ?? 1}
 
 [produce]
@@ -245,14 +263,14 @@ heartbeat_timeout = "${options.heartbeatTimeout ?? "1m"}"
     );
   }
 
-  /** Starts the compiled kstream with this workspace's config; its output is kept in logs/. */
-  spawn(args: string[]): Proc {
-    const log = join(this.dir, "logs", `${String(++this.runs).padStart(2, "0")}-${args[0]}.log`);
-    return new Proc([KSTREAM, ...args, "--config", this.config], { cwd: this.dir, log });
+  /** Starts the compiled kstream with this workspace's config (inside `host`'s namespace, if any); its output is kept in logs/. */
+  spawn(args: string[], host = this.host): Proc {
+    const log = join(this.dir, "logs", `${String(++this.runs).padStart(2, "0")}-${args[0]}${host ? `-${host}` : ""}.log`);
+    return new Proc(inHost(host, [KSTREAM, ...args, "--config", this.config]), { cwd: this.dir, log });
   }
 
-  kstream(args: string[], timeoutMs = 300_000): Promise<Result> {
-    return this.spawn(args).result(timeoutMs);
+  kstream(args: string[], timeoutMs = 300_000, host = this.host): Promise<Result> {
+    return this.spawn(args, host).result(timeoutMs);
   }
 
   /** The ledger's count of acknowledged records, read with sqlite directly (0 before the first run). */
@@ -305,11 +323,11 @@ export interface KcatMessage {
   headers: string[] | null;
 }
 
-export async function kcat(brokers: string[], topic: string, isolation: "read_committed" | "read_uncommitted"): Promise<KcatMessage[]> {
-  if ((await partitionsOf(brokers, topic)).length === 0) return [];
-  const result = await run(["kcat", "-b", brokers.join(","), "-C", "-t", topic, "-o", "beginning", "-e", "-J", "-q", "-X", `isolation.level=${isolation}`], {
-    timeoutMs: 180_000,
-  });
+/** Every message of a topic, read by kcat (inside `host`'s namespace when given). */
+export async function kcat(brokers: string[], topic: string, isolation: "read_committed" | "read_uncommitted", host?: string): Promise<KcatMessage[]> {
+  if ((await partitionsOf(brokers, topic, host)).length === 0) return [];
+  const command = ["kcat", "-b", brokers.join(","), "-C", "-t", topic, "-o", "beginning", "-e", "-J", "-q", "-X", `isolation.level=${isolation}`];
+  const result = await run(inHost(host, command), { timeoutMs: 180_000 });
   if (result.exitCode !== 0) throw new Error(`kcat ${topic}: ${lastLine(result.stderr)}`);
   return result.stdout
     .split("\n")
@@ -371,6 +389,8 @@ export interface Tally {
   lost: number;
   duplicated: number;
   problems: string[];
+  /** Set when the scenario cannot run here (why): counted neither passed nor failed. */
+  skipped?: string;
 }
 
 export const newTally = (records = 0): Tally => ({ records, lost: 0, duplicated: 0, problems: [] });
@@ -433,8 +453,8 @@ export function checkLedger(tally: Tally, ledgerPath: string, input: KcatMessage
 /** Every input offset in exactly one Parquet row or dead letter; every row in exactly one committed staging message, and no staging message without its row. */
 export async function checkCleaned(tally: Tally, ws: Workspace, input: KcatMessage[]): Promise<void> {
   const [staging, deadLetters, rows] = await Promise.all([
-    kcat(ws.brokers, ws.topics.staging, "read_committed"),
-    kcat(ws.brokers, ws.topics.dead_letter, "read_committed"),
+    kcat(ws.brokers, ws.topics.staging, "read_committed", ws.host),
+    kcat(ws.brokers, ws.topics.dead_letter, "read_committed", ws.host),
     parquetLineage(ws.parquetDir),
   ]);
   const lineage = (m: KcatMessage) => `${header(m, "kstream-source-partition")}:${header(m, "kstream-source-offset")}`;
@@ -506,6 +526,41 @@ export async function checkRecon(tally: Tally, ws: Workspace, onTopic: number): 
   note(describeRecon(exitCode, reports));
 }
 
+export interface ReconTopicReport {
+  offsets: number;
+  landed: number;
+  dead_lettered: number;
+  not_data: number;
+  pending: number;
+  missing: number;
+  duplicated: number;
+  verdict: "ok" | "behind" | "mismatch";
+}
+
+/**
+ * `kstream recon --topic --json`, which needs no ledger (so it is asked on `host`, which need not
+ * be where produce ran): exit 0, verdict ok, and every offset of the input topic landed or
+ * dead-lettered once.
+ */
+export async function checkReconTopic(tally: Tally, ws: Workspace, onTopic: number, host = ws.host): Promise<void> {
+  const result = await ws.kstream(["recon", "--topic", "--json"], 120_000, host);
+  let report: ReconTopicReport | undefined;
+  try {
+    report = JSON.parse(result.stdout) as ReconTopicReport;
+  } catch {
+    // no JSON: the exit code and stderr say why
+  }
+  const where = host ? ` (on ${host})` : "";
+  if (result.exitCode !== 0 || report?.verdict !== "ok") {
+    tally.problems.push(`kstream recon --topic${where} exit ${result.exitCode}: ${lastLine(result.stderr)}`);
+  } else if (report.landed + report.dead_lettered !== onTopic) {
+    tally.problems.push(`recon --topic${where} counts ${report.landed + report.dead_lettered} landed or dead-lettered, the input topic holds ${onTopic}`);
+  }
+  if (report) {
+    note(`recon --topic${where} exit ${result.exitCode}: ${report.offsets} offsets, landed ${report.landed + report.dead_lettered}, pending ${report.pending}, missing ${report.missing}, duplicated ${report.duplicated}`);
+  }
+}
+
 /**
  * Consistency part-way (after a failure, before the final run): recon finds nothing missing or
  * duplicated below the committed offsets; pending is allowed (exit 0 or 1, never 3). Run right
@@ -530,7 +585,7 @@ export async function checkConsistentSoFar(tally: Tally, ws: Workspace, when: st
 
 /** The usual end of a scenario: the input topic against the file and the ledger, the output against the input topic, and recon. */
 export async function checkAll(tally: Tally, ws: Workspace, lines: string[] | undefined): Promise<void> {
-  const input = await kcat(ws.brokers, ws.topics.input, "read_uncommitted");
+  const input = await kcat(ws.brokers, ws.topics.input, "read_uncommitted", ws.host);
   if (lines) checkPublished(tally, lines, input);
   checkLedger(tally, ws.ledger, input);
   await checkOutput(tally, ws, input);

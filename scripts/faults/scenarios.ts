@@ -4,16 +4,22 @@
  * or read-only ledger, a group member joining and leaving), lets kstream recover, and tallies what
  * the independent readers of lib.ts find lost or duplicated, plus every broken promise (exit code,
  * time bound, a clear one-line error). The shape they share (workspace, tally, tmpfs, the final
- * checks) is skeleton.ts's; each scenario here states its fault and what must hold.
+ * checks) is skeleton.ts's; each scenario here states its fault and what must hold. Scenarios 9a-9c
+ * run on several hosts (scripts/hosts.sh): the cluster inside b1-b3, stream-clean processes inside
+ * c1-c3, produce, recon and kcat inside c1 (the ledger's host), `recon --topic` inside c3.
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import {
   BUN,
+  checkAll,
   checkConsistentSoFar,
+  checkReconTopic,
   checkLedger,
   checkOutput,
   errorLine,
+  HOSTS_SH,
+  inHost,
   kafkaSh,
   kcat,
   lastLine,
@@ -28,6 +34,7 @@ import {
   run,
   sleep,
   type Workspace,
+  type WorkspaceOptions,
 } from "./lib.ts";
 import { type Context, mount, type Scenario, type Scene, scenario } from "./skeleton.ts";
 
@@ -51,11 +58,11 @@ async function stopBrokerMidClean(s: Scene): Promise<{ cleaner: Proc; downAt: nu
   return { cleaner, downAt };
 }
 
-/** Every partition of every topic (the internal ones too) with all its replicas in sync. */
-async function waitForFullIsr(brokers: string[], timeoutMs = 90_000): Promise<void> {
+/** Every partition of every topic (the internal ones too) with all its replicas in sync; kcat runs inside `host` when given. */
+async function waitForFullIsr(brokers: string[], timeoutMs = 90_000, host?: string): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const metadata = await run(["kcat", "-b", brokers.join(","), "-L", "-J", "-m", "5"], { timeoutMs: 20_000 });
+    const metadata = await run(inHost(host, ["kcat", "-b", brokers.join(","), "-L", "-J", "-m", "5"]), { timeoutMs: 20_000 });
     if (metadata.exitCode === 0) {
       const parsed = JSON.parse(metadata.stdout) as { brokers?: unknown[]; topics: { partitions?: { isrs?: unknown[]; replicas?: unknown[] }[] }[] };
       const short = parsed.topics.flatMap((t) => t.partitions ?? []).filter((p) => (p.isrs?.length ?? 0) < (p.replicas?.length ?? 0));
@@ -66,9 +73,9 @@ async function waitForFullIsr(brokers: string[], timeoutMs = 90_000): Promise<vo
   }
 }
 
-async function leaderOf(brokers: string[], topic: string, partition = 0): Promise<number> {
+async function leaderOf(brokers: string[], topic: string, partition = 0, host?: string): Promise<number> {
   for (let attempt = 0; attempt < 60; attempt++) {
-    const leader = (await partitionsOf(brokers, topic)).find((p) => p.partition === partition)?.leader;
+    const leader = (await partitionsOf(brokers, topic, host)).find((p) => p.partition === partition)?.leader;
     if (leader !== undefined && leader > 0) return leader;
     await sleep(500);
   }
@@ -83,8 +90,8 @@ function javaHash(text: string): number {
 }
 
 /** The leader of the partition of an internal topic (__consumer_offsets, __transaction_state) that holds `key`. */
-async function coordinatorOf(brokers: string[], internalTopic: string, key: string): Promise<number | undefined> {
-  const partitions = await partitionsOf(brokers, internalTopic);
+async function coordinatorOf(brokers: string[], internalTopic: string, key: string, host?: string): Promise<number | undefined> {
+  const partitions = await partitionsOf(brokers, internalTopic, host);
   if (partitions.length === 0) return undefined;
   const hash = javaHash(key);
   // Kafka's Utils.abs: Math.abs, with Integer.MIN_VALUE mapped to 0.
@@ -101,13 +108,14 @@ async function busiestNode(brokers: string[], ws: Workspace): Promise<{ node: nu
   const add = (node: number | undefined, role: string) => {
     if (node !== undefined && node > 0) roles.set(node, [...(roles.get(node) ?? []), role]);
   };
-  const input = await partitionsOf(brokers, ws.topics.input);
+  const input = await partitionsOf(brokers, ws.topics.input, ws.host);
   for (const { partition, leader } of input) add(leader, `leader of ${ws.topics.input}/${partition}`);
-  add(await coordinatorOf(brokers, "__consumer_offsets", ws.group), "group coordinator");
+  add(await coordinatorOf(brokers, "__consumer_offsets", ws.group, ws.host), "group coordinator");
   for (const { partition } of input) {
-    add(await coordinatorOf(brokers, "__transaction_state", `kstream-${ws.group}-${ws.topics.input}-${partition}`), `transaction coordinator of partition ${partition}`);
+    const id = `kstream-${ws.group}-${ws.topics.input}-${partition}`;
+    add(await coordinatorOf(brokers, "__transaction_state", id, ws.host), `transaction coordinator of partition ${partition}`);
   }
-  const [node, list] = [...roles].sort((a, b) => b[1].length - a[1].length)[0] ?? [await leaderOf(brokers, ws.topics.input), ["leader"]];
+  const [node, list] = [...roles].sort((a, b) => b[1].length - a[1].length)[0] ?? [await leaderOf(brokers, ws.topics.input, 0, ws.host), ["leader"]];
   return { node, roles: list };
 }
 
@@ -128,6 +136,91 @@ const smallFsMb = (c: Context) => Math.max(1, Math.round((c.records * 17) / 1024
 
 /** Where produce keeps what it owes a locked ledger. */
 const journalOf = (ws: Workspace) => `${ws.ledger}.unrecorded.ndjson`;
+
+// ---------- several hosts (scripts/hosts.sh) ----------
+
+/**
+ * Where the stream-clean hosts write Parquet: one folder that c1..c3 all write (the namespaces
+ * share the filesystem), as separate machines write one bucket. `undefined` is the workspace's
+ * own parquet/ folder; an s3:// URL here moves 9a-9c to object storage.
+ */
+const HOSTS_PARQUET: string | undefined = undefined;
+
+/** The workspace of 9a-9c: 6 partitions, replication 3 (min ISR 2) on the hosts' cluster; produce, recon and kcat run on c1. */
+const ON_HOSTS: WorkspaceOptions = { host: "c1", partitions: 6, replication: 3, retryLimit: "60s", parquetDir: HOSTS_PARQUET };
+
+const hostsSh = async (...args: string[]) => {
+  const result = await run(["bash", HOSTS_SH, ...args], { timeoutMs: 60_000 });
+  if (result.exitCode !== 0) throw new Error(`scripts/hosts.sh ${args.join(" ")} failed (${result.exitCode}): ${lastLine(result.stderr)}`);
+};
+
+/** `kill -9` every process inside a host's namespace (all of them were started by this suite); returns their pids. */
+async function killEverythingOn(host: string): Promise<number[]> {
+  const listed = await run(["ip", "netns", "pids", `kstream-${host}`], { timeoutMs: 10_000 });
+  const pids = listed.stdout.split(/\s+/).filter(Boolean).map(Number);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  return pids;
+}
+
+/** The partitions of a stream-clean process's latest assignment (its last "assigned partitions [...]" line). */
+function assignmentOf(proc: Proc): number[] {
+  const lines = [...proc.stderr.matchAll(/assigned partitions \[([\d, ]*)\]/g)];
+  const last = lines.at(-1)?.[1] ?? "";
+  return last.split(",").map((p) => p.trim()).filter(Boolean).map(Number);
+}
+
+/** Waits until the latest assignments of `procs` cover all `partitions`: the group has settled on them. */
+async function waitForCover(procs: Proc[], partitions: number, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const covered = new Set(procs.flatMap(assignmentOf));
+    if (covered.size === partitions) return (performance.now() - started) / 1000;
+    const gone = procs.find((p) => !p.running);
+    if (gone) throw new Error(`${gone.describe()} exited while the group rebalanced: ${errorLine(gone.stderr, "stream-clean")}`);
+    if (performance.now() - started > timeoutMs) {
+      throw new Error(`the partitions did not move within ${timeoutMs / 1000} s: ${procs.map((p) => `[${assignmentOf(p).join(",")}]`).join(" ")}`);
+    }
+    await sleep(250);
+  }
+}
+
+/** A stream-clean process on each host, following the topic (--verbose: its commits and assignments are printed). */
+function cleanersOn(s: Scene, hosts: string[]): Map<string, Proc> {
+  return new Map(hosts.map((host) => [host, s.ws.spawn(["stream-clean", "--verbose"], host)]));
+}
+
+/** Once produce is done: waits until recon (on the ledger's host) says every record landed, while the cleaners keep running. */
+async function waitUntilLanded(s: Scene, cleaners: Proc[], timeoutMs = 180_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let verdict = await recon(s.ws);
+  // Exit 1 (behind) may still change; exit 3 (missing or duplicated) never will.
+  while (verdict.exitCode === 1 && performance.now() < deadline && cleaners.every((p) => p.running)) {
+    await sleep(2000);
+    verdict = await recon(s.ws);
+  }
+  if (verdict.exitCode !== 0) s.problem(`the stream-clean hosts did not clean everything: recon exit ${verdict.exitCode}: ${lastLine(verdict.stderr)}`);
+}
+
+/** SIGTERM to each remaining cleaner: each must leave with exit 0 within 30 s. */
+async function stopCleaners(s: Scene, cleaners: Map<string, Proc>): Promise<void> {
+  for (const [host, proc] of cleaners) {
+    const { result, seconds } = await s.terminate(proc);
+    s.expectExit(result, 0, `stream-clean on ${host}, on SIGTERM`);
+    if (seconds > 30) s.problem(`stream-clean on ${host} took ${seconds.toFixed(0)} s to stop after SIGTERM`);
+  }
+}
+
+/** Every line landed once (kcat inside c1, DuckDB, sqlite, recon of the runs on c1), and `recon --topic` agrees from c3, a host without the ledger. */
+async function holdsOnHosts(s: Scene): Promise<void> {
+  await checkAll(s.tally, s.ws, s.c.lines);
+  await checkReconTopic(s.tally, s.ws, s.c.records, "c3");
+}
 
 export const scenarios: Scenario[] = [
   scenario({
@@ -257,7 +350,7 @@ export const scenarios: Scenario[] = [
     id: "3",
     name: "3 brokers, RF 3: partition leader killed mid-produce and mid-clean",
     label: "leader",
-    cluster: true,
+    uses: "cluster",
     options: { replication: 3, retryLimit: "60s" },
     async fault(s) {
       const { ws } = s;
@@ -489,5 +582,119 @@ export const scenarios: Scenario[] = [
       await s.cleanToEnd();
       await checkOutput(s.tally, s.ws, input);
     },
+  }),
+  scenario({
+    id: "9a",
+    name: "several hosts: kill -9 every process of stream-clean host c2",
+    label: "hosts-kill",
+    uses: "hosts",
+    options: ON_HOSTS,
+    async fault(s) {
+      const producer = s.producePaced(40, "--quiet");
+      await s.waitForLedger(producer, 1);
+      const cleaners = cleanersOn(s, ["c1", "c2", "c3"]);
+      await waitForCover([...cleaners.values()], 6, 90_000);
+      const victim = cleaners.get("c2")!;
+      await victim.waitFor(COMMITTED, 120_000);
+      await sleep(randomBetween(200, 2000));
+      const pids = await killEverythingOn("c2");
+      const killed = await victim.result(30_000);
+      if (killed.signal !== "SIGKILL") s.problem(`stream-clean on c2 was not killed by SIGKILL (exit ${killed.exitCode})`);
+      const held = assignmentOf(victim);
+      const survivors = [cleaners.get("c1")!, cleaners.get("c3")!];
+      const moved = await waitForCover(survivors, 6, 60_000);
+      note(`killed ${pids.length} process(es) on c2 (pids ${pids.join(" ")}), which held [${held.join(", ")}] after ${killed.stderr.match(COMMITTED)?.length ?? 0} commits; c1 and c3 held all 6 partitions ${moved.toFixed(1)} s later`);
+      // A restarted c2 (its supervisor) rejoins and takes partitions back.
+      const back = s.ws.spawn(["stream-clean", "--verbose"], "c2");
+      cleaners.set("c2", back);
+      await back.waitFor(ASSIGNED, 90_000);
+      note(`the restarted c2 rejoined with [${assignmentOf(back).join(", ")}]`);
+      await s.producerFinished(producer);
+      await waitUntilLanded(s, [...cleaners.values()]);
+      await stopCleaners(s, cleaners);
+    },
+    holds: holdsOnHosts,
+  }),
+  scenario({
+    id: "9b",
+    name: "several hosts: stream-clean host c2 cut off 20 s, then back",
+    label: "hosts-cut-clean",
+    uses: "hosts",
+    options: ON_HOSTS,
+    async fault(s) {
+      const producer = s.producePaced(50, "--quiet");
+      await s.waitForLedger(producer, 1);
+      const cleaners = cleanersOn(s, ["c1", "c2", "c3"]);
+      await waitForCover([...cleaners.values()], 6, 90_000);
+      const zombie = cleaners.get("c2")!;
+      await zombie.waitFor(COMMITTED, 120_000);
+      await sleep(randomBetween(200, 2000));
+      const held = assignmentOf(zombie);
+      await hostsSh("cut", "c2");
+      const cutAt = performance.now();
+      const mark = zombie.stderr.length;
+      let moved: number | undefined;
+      try {
+        // Its session (6 s) times out and the group gives its partitions to c1 and c3.
+        moved = await waitForCover([cleaners.get("c1")!, cleaners.get("c3")!], 6, 20_000);
+      } catch (error) {
+        s.problem(`while c2 was cut off: ${(error as Error).message}`);
+      }
+      await sleepUntil(cutAt, 20_000);
+      await hostsSh("heal", "c2");
+      note(`cut c2, which held [${held.join(", ")}]; c1 and c3 held all 6 partitions ${moved?.toFixed(1) ?? "?"} s later; c2 back after 20 s`);
+      // Back on the network, the zombie's open cycles meet the new owners' producer epochs: their
+      // commits are refused for good, it removes their files, and its run ends with that error
+      // (exit 1), which its supervisor restarts. A zombie with no cycle open when it returned
+      // just rejoins; it is given 60 s to show which.
+      const healedAt = performance.now();
+      while (zombie.running && performance.now() - healedAt < 60_000) await sleep(250);
+      const ended = zombie.running ? undefined : await zombie.result();
+      const fenced = zombie.stderr.slice(mark).split("\n").filter((line) => /\[error\].*(old epoch|fenced)/i.test(line));
+      if (ended) {
+        note(`after the heal the zombie on c2 ended (exit ${ended.exitCode}): ${errorLine(ended.stderr, "stream-clean")}`);
+        if (ended.exitCode !== 1 || fenced.length === 0) s.problem(`the zombie on c2 ended without saying it was fenced (exit ${ended.exitCode}): ${errorLine(ended.stderr, "stream-clean")}`);
+        const back = s.ws.spawn(["stream-clean", "--verbose"], "c2");
+        cleaners.set("c2", back);
+        await back.waitFor(ASSIGNED, 90_000);
+        note(`a restarted c2 rejoined with [${assignmentOf(back).join(", ")}]`);
+      } else {
+        note(`after the heal c2 stayed up and rejoined with [${assignmentOf(zombie).join(", ")}]`);
+      }
+      await s.producerFinished(producer);
+      await waitUntilLanded(s, [...cleaners.values()]);
+      await stopCleaners(s, cleaners);
+    },
+    holds: holdsOnHosts,
+  }),
+  scenario({
+    id: "9c",
+    name: "several hosts: broker host cut off 20 s mid-run",
+    label: "hosts-cut-broker",
+    uses: "hosts",
+    options: ON_HOSTS,
+    async fault(s) {
+      const { ws } = s;
+      const producer = s.producePaced(40, "--quiet");
+      await s.waitForLedger(producer, 1);
+      const cleaners = cleanersOn(s, ["c1", "c2"]);
+      await waitForCover([...cleaners.values()], 6, 90_000);
+      for (const proc of cleaners.values()) await proc.waitFor(COMMITTED, 120_000);
+      // The broker host whose loss hurts most: it leads input partitions and coordinates the group or transactions.
+      const { node, roles } = await busiestNode(ws.brokers, ws);
+      const sentBefore = ws.ledgerSent();
+      await hostsSh("cut", `b${node}`);
+      const cutAt = performance.now();
+      await sleepUntil(cutAt, 20_000);
+      await hostsSh("heal", `b${node}`);
+      note(`cut b${node} (${roles.join(", ")}) with ${sentBefore} of ${s.c.records} acknowledged, back after 20 s; ${ws.ledgerSent()} acknowledged by then`);
+      if (!producer.running) s.problem("produce had finished before the broker host came back: not mid-run (use more --records)");
+      for (const [host, proc] of cleaners) if (!proc.running) s.problem(`stream-clean on ${host} exited through the cut: ${errorLine(proc.stderr, "stream-clean")}`);
+      await s.producerFinished(producer);
+      await waitForFullIsr(ws.brokers, 120_000, ws.host);
+      await waitUntilLanded(s, [...cleaners.values()]);
+      await stopCleaners(s, cleaners);
+    },
+    holds: holdsOnHosts,
   }),
 ];

@@ -1,6 +1,7 @@
 /**
  * The shape every fault scenario shares, said once here: a tally, its own workspace (topics, group,
- * folders, config) on the single broker or the 3-node cluster, on a small tmpfs mounted for the run
+ * folders, config) on the single broker, the 3-node cluster, or the 3-node cluster of the namespaced
+ * hosts (scripts/hosts.sh; skipped, with the reason, where those cannot be built), on a small tmpfs mounted for the run
  * when the fault is the filesystem, then the fault, then the independent checks of lib.ts. A
  * scenario (scenarios.ts) states only its fault and, when that is not "every line of the file
  * landed exactly once" (`checkAll`), what must hold. Scene holds the steps scenarios take around
@@ -37,11 +38,20 @@ export interface Context {
   clusterPort: number;
   /** Brings the 3-node cluster up (once) and returns its bootstrap list. */
   cluster(): Promise<string[]>;
+  /**
+   * Brings the namespaced hosts and their 3-node cluster up (once) and returns the brokers'
+   * addresses inside that network, or why the hosts cannot exist here (not root, no `ip netns`).
+   */
+  hosts(): Promise<string[] | { skip: string }>;
 }
+
+/** What a scenario runs on: the single broker, the 3-node cluster on loopback, or the hosts of scripts/hosts.sh. */
+export type Brokers = "broker" | "cluster" | "hosts";
 
 export interface Scenario {
   id: string;
   name: string;
+  uses: Brokers;
   run(context: Context): Promise<Tally>;
 }
 
@@ -61,8 +71,8 @@ export interface ScenarioSpec {
   label: string;
   /** What the workspace changes from lib.ts's defaults; a function of the mounted folder with `tmpfs`. */
   options?: WorkspaceOptions | ((mounted: string) => WorkspaceOptions);
-  /** On the 3-node cluster rather than the single broker. */
-  cluster?: boolean;
+  /** On the 3-node cluster, or on the hosts' cluster (then `options.host` says where commands run), rather than the single broker. */
+  uses?: Brokers;
   tmpfs?: Tmpfs;
   /**
    * What the table's records column counts: the whole file (default), or what reached the input
@@ -83,8 +93,19 @@ export function scenario(spec: ScenarioSpec): Scenario {
   return {
     id: spec.id,
     name: spec.name,
+    uses: spec.uses ?? "broker",
     async run(c) {
       const tally = newTally(spec.counts === "published" ? 0 : c.records);
+      let brokers = [`127.0.0.1:${c.port}`];
+      if (spec.uses === "cluster") brokers = await c.cluster();
+      if (spec.uses === "hosts") {
+        const hosts = await c.hosts();
+        if ("skip" in hosts) {
+          tally.skipped = hosts.skip;
+          return tally;
+        }
+        brokers = hosts;
+      }
       let mounted: string | undefined;
       if (spec.tmpfs) {
         mounted = join(c.work, spec.tmpfs.folder);
@@ -96,7 +117,6 @@ export function scenario(spec: ScenarioSpec): Scenario {
         }
       }
       try {
-        const brokers = spec.cluster ? await c.cluster() : [`127.0.0.1:${c.port}`];
         let options = spec.options;
         if (typeof options === "function") {
           if (mounted === undefined) throw new Error(`scenario ${spec.id}: its workspace options need a tmpfs`);
@@ -214,7 +234,7 @@ export class Scene {
 
   /** The input topic (kcat) after a produce meant to stop early: no line of the file on it twice, nothing else on it. */
   async publishedSoFar(): Promise<KcatMessage[]> {
-    const input = await kcat(this.ws.brokers, this.ws.topics.input, "read_uncommitted");
+    const input = await kcat(this.ws.brokers, this.ws.topics.input, "read_uncommitted", this.ws.host);
     if (this.counts === "published") this.tally.records = input.length;
     checkPublished(this.tally, this.c.lines, input, false);
     return input;
