@@ -1,6 +1,6 @@
 /**
  * The parts of kafkajs' untyped internals that src/kafka/fast-encoding.ts, fast-produce-request.ts,
- * fast-record-batch.ts, partitioned-messages.ts and coordinator-lookup.ts replace or call.
+ * fast-record-batch.ts, partitioned-messages.ts, coordinator-lookup.ts and stable-offsets.ts replace or call.
  */
 declare module "kafkajs/src/protocol/encoder.js" {
   export default class Encoder {
@@ -43,6 +43,8 @@ declare module "kafkajs/src/cluster/index.js" {
 declare module "kafkajs/src/protocol/error.js" {
   /** Every Kafka protocol error kafkajs knows, with whether the protocol says a retry may succeed. */
   export const errorCodes: readonly { type: string; code: number; retriable: boolean; message: string }[];
+  /** kafkajs' KafkaJSProtocolError for a protocol error code (retriable as errorCodes says). */
+  export function createErrorFromCode(code: number): Error & { type: string; code: number; retriable: boolean };
 }
 
 declare module "kafkajs/src/protocol/decoder.js" {
@@ -124,4 +126,8 @@ declare module "kafkajs/src/utils/long.js" {
 
 declare module "kafkajs/src/protocol/recordBatch/record/v0/index.js" {
   export default function Record(args: { offsetDelta?: number; timestampDelta?: number; key?: unknown; value?: unknown; headers?: unknown }): import("kafkajs/src/protocol/encoder.js").default;
+}
+
+declare module "kafkajs/src/protocol/request.js" {
+  export default function createRequest(args: { correlationId: number; clientId: string; request: { apiKey: number; apiVersion: number; encode(): Promise<unknown> } }): Promise<import("kafkajs/src/protocol/encoder.js").default>;
 }

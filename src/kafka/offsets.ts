@@ -10,7 +10,13 @@
  * not decided yet.
  */
 import type { Admin } from "kafkajs";
+import { log } from "../ui/log.ts";
+import { clusterOf } from "./admin-cluster.ts";
 import { toKafkaError } from "./errors.ts";
+import { stableCommittedOffsets } from "./stable-offsets.ts";
+
+/** How long a committed-offset read waits out pending transactions and coordinator moves when the caller gives no bound: kafka.retry_limit's default. */
+export const DEFAULT_STABLE_READ_LIMIT_MS = 120_000;
 
 export interface PartitionBounds {
   /** The low watermark: the first offset still on the log. */
@@ -28,20 +34,49 @@ export async function partitionBounds(admin: Admin, topic: string): Promise<Map<
   }
 }
 
-/** The group's committed offsets, or a partition's low watermark where the group never committed. */
-export async function committedOffsets(admin: Admin, groupId: string, topic: string, bounds?: Map<number, PartitionBounds>): Promise<Map<number, bigint>> {
+/**
+ * The group's committed offsets, or a partition's low watermark where the group never committed.
+ *
+ * Read with require_stable (stable-offsets.ts): a partition whose group has transactional offsets
+ * still pending is read again until that transaction is decided, for up to `retryLimitMs`. So a
+ * new owner that fenced the previous owner's transactional id and then reads gets the previous
+ * owner's last committed offset, never the one before it. Against a coordinator without
+ * OffsetFetch v7 the read falls back to kafkajs' fetchOffsets (no require_stable).
+ */
+export async function committedOffsets(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+  bounds?: Map<number, PartitionBounds>,
+  retryLimitMs: number = DEFAULT_STABLE_READ_LIMIT_MS,
+): Promise<Map<number, bigint>> {
   const known = bounds ?? (await partitionBounds(admin, topic));
   try {
-    const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const committed = (await readStable(admin, groupId, topic, [...known.keys()], retryLimitMs)) ?? (await readUnstable(admin, groupId, topic));
     const offsets = new Map<number, bigint>();
     for (const [partition, { low }] of known) {
-      const committed = entry?.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
-      offsets.set(partition, committed === "-1" ? low : BigInt(committed));
+      const offset = committed.get(partition) ?? -1n;
+      offsets.set(partition, offset === -1n ? low : offset);
     }
     return offsets;
   } catch (error) {
     throw toKafkaError(error, "cannot read the group's committed offsets", { topic, group: groupId });
   }
+}
+
+async function readStable(admin: Admin, groupId: string, topic: string, partitions: number[], retryLimitMs: number): Promise<Map<number, bigint> | undefined> {
+  const cluster = clusterOf(admin);
+  if (cluster === undefined) {
+    log.debug("this admin client was not built by Kafka#admin with kstream's patches: reading committed offsets without require_stable");
+    return undefined;
+  }
+  return await stableCommittedOffsets(cluster, groupId, topic, partitions, retryLimitMs);
+}
+
+/** kafkajs' own read (OffsetFetch v1–v4, without require_stable). */
+export async function readUnstable(admin: Admin, groupId: string, topic: string): Promise<Map<number, bigint>> {
+  const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return new Map((entry?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
 }
 
 /** Per partition, the first offset whose timestamp is at or after `timestampMs` (the end offset when none is). */

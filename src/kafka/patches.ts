@@ -13,10 +13,13 @@
  * - coordinator-lookup.ts: "no broker answered the coordinator lookup" is retriable.
  * - partitioned-messages.ts: a linear `reduce` on each array kstream sends (applied per send, not
  *   globally, so it needs no install step; listed here so every patch is named in one place).
+ * - admin-cluster.ts: each admin client's Cluster recorded, for stable-offsets.ts's OffsetFetch v7
+ *   (committed offsets read with require_stable, which kafkajs cannot send).
  * - codecs.ts: snappy, lz4 and zstd registered in kafkajs' CompressionCodecs (it ships gzip only).
  */
 import kafkajsPackage from "kafkajs/package.json" with { type: "json" };
 import { DependencyError } from "../errors.ts";
+import { installAdminCluster } from "./admin-cluster.ts";
 import { installCodecs } from "./codecs.ts";
 import { installRetriableCoordinatorLookup } from "./coordinator-lookup.ts";
 import { installFastEncoding } from "./fast-encoding.ts";
@@ -47,6 +50,7 @@ export function installKafkajsPatches(): void {
   installFastRecordBatch();
   installRetriableCoordinatorLookup();
   installCodecs();
+  installAdminCluster();
   installed = true;
 }
 

@@ -55,7 +55,7 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
   /** Partition restarts after a failed cycle or start; a commit anywhere since means the trouble is over. */
   const partitionRestarts = boundedRetries(settings.retryLimitMs);
   const readCommittedOffset = (partition: number) => async () =>
-    (await retryWhileRetriable(() => committedOffsets(admin, settings.groupId, topic), settings.retryLimitMs)).get(partition) ?? 0n;
+    (await retryWhileRetriable(() => committedOffsets(admin, settings.groupId, topic, undefined, settings.retryLimitMs), settings.retryLimitMs)).get(partition) ?? 0n;
   const slots = new Slots<PartitionCycle>();
   const membership = createMembership({
     slots,
@@ -83,7 +83,7 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
   const progress = createProgress({ label: "cleaned", plainEverySeconds: 10 });
   const adminFailures = boundedRetries(settings.retryLimitMs);
   const pollCaughtUp = caughtUpPoll({
-    check: async () => allCommitted(targets!, await committedOffsets(admin, settings.groupId, topic)),
+    check: async () => allCommitted(targets!, await committedOffsets(admin, settings.groupId, topic, undefined, settings.retryLimitMs)),
     failures: adminFailures,
     onCaughtUp: () => stop.finish("caught-up"),
     onRetry: (error) => log.debug(`caught-up check: ${(error as Error).message}`),
