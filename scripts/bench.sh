@@ -7,6 +7,7 @@
 #
 #   scripts/bench.sh [--records 1000000] [--runs 3] [--stages produce,clean,measure,recon,e2e,help,codecs]
 #                    [--scale [--scale-records 1000000] [--scale-sizes 100000,1000000,5000000]]
+#                    [--profile]   (CPU by module per stage, from a non-minified build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

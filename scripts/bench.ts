@@ -7,7 +7,7 @@
  *
  *   bun scripts/bench.ts [--records 1000000] [--runs 3] [--stages produce,clean,measure,recon,e2e,help]
  *   (--stages compact: a day of small files merged by kstream compact, files and bytes before/after)
- *                        [--scale] [--scale-records 1000000] [--scale-sizes 100000,1000000,5000000]
+ *                        [--scale] [--scale-records 1000000] [--scale-sizes 100000,1000000,5000000] [--profile]
  *                        [--broker 127.0.0.1:9092] [--log-dirs DIR,...]
  *
  * The stage "codecs" (not in the default list: --stages codecs) adds two tables: per Kafka codec,
@@ -16,12 +16,18 @@
  * stream-clean rows/s and the files' bytes. Modest --records (200000) keep it to a few minutes.
  *
  * --scale adds two tables: stream-clean throughput with 1, 3 and 6 input partitions and 1 or 2
- * processes in one group (on --scale-records), and end-to-end wall time for each of --scale-sizes.
+ * processes in one group (on --scale-records), then, for each of --scale-sizes, stream-clean of a
+ * 6-partition topic by 1 and by 2 processes and the end-to-end wall time.
+ *
+ * --profile adds a table of where the CPU goes per stage (produce, stream-clean, batch-measure):
+ * each is run once more by a binary built without --minify into a temporary folder, under
+ * `bun --cpu-prof`, and its profile split by module (scripts/bench-profile.ts).
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { breakdownTable, buildProfilingBinary, cpuBreakdown, profilingEnv, type CpuBreakdown } from "./bench-profile.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -29,6 +35,7 @@ const { values: flags } = parseArgs({
     runs: { type: "string", default: "3" },
     stages: { type: "string", default: "produce,clean,measure,recon,e2e,help" },
     scale: { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
     "scale-records": { type: "string", default: "1000000" },
     "scale-sizes": { type: "string", default: "100000,1000000,5000000" },
     broker: { type: "string", default: process.env.KSTREAM_TEST_BROKER ?? "127.0.0.1:9092" },
@@ -239,6 +246,74 @@ async function scalePartitions(input: string, bytes: number, count: number): Pro
 }
 
 /**
+ * stream-clean of `count` records on a 6-partition topic by 1 and by 2 processes of one group
+ * (there are no worker threads: a second process is the way to a second core).
+ */
+async function scaleProcesses(input: string, bytes: number, count: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  const topic = uniqueTopic(`scalep${count}`);
+  await measure([KSTREAM, "produce", input, "--config", benchConfig(topic, join(work, `${topic}.db`), "", 6), "--quiet"]);
+  for (const processes of [1, 2]) {
+    const config = benchConfig(topic, join(work, `${topic}.db`), `_p${processes}`, 6);
+    const started = performance.now();
+    const samples = await Promise.all(
+      Array.from({ length: processes }, () => measure([KSTREAM, "stream-clean", "--until-caught-up", "--config", config, "--quiet"])),
+    );
+    rows.push({
+      stage: `clean, ${fmt(count)} records, 6 partitions`,
+      tool: `${processes} process${processes > 1 ? "es" : ""}`,
+      records: count,
+      bytes,
+      samples: [{
+        wallSeconds: (performance.now() - started) / 1000,
+        cpuSeconds: samples.reduce((sum, sample) => sum + sample.cpuSeconds, 0),
+        peakRssMb: Math.max(...samples.map((sample) => sample.peakRssMb)),
+      }],
+    });
+    rmSync(join(work, `${topic}_p${processes}_parquet`), { recursive: true, force: true });
+  }
+  return rows;
+}
+
+/**
+ * produce, stream-clean and batch-measure once each under `bun --cpu-prof`; their CPU by module.
+ * A profiled Bun process now and then dies of signal 30 (the profiler's thread-suspend signal):
+ * such a run is repeated on fresh names (a new topic, or a new group and staging topics).
+ */
+async function profileStages(input: string): Promise<{ stage: string; breakdown: CpuBreakdown }[]> {
+  const binary = await buildProfilingBinary(ROOT, work);
+  const result: { stage: string; breakdown: CpuBreakdown }[] = [];
+  const topic = uniqueTopic("profile");
+  const ledger = join(work, `${topic}.db`);
+  let attempt = 0;
+  const profiled = async (stage: string, command: (run: string) => string[]): Promise<string> => {
+    for (let tries = 0; ; tries++) {
+      const run = `_a${attempt++}`;
+      const dir = join(work, `profile${run}`);
+      mkdirSync(dir, { recursive: true });
+      try {
+        await measure([binary, ...command(run), "--quiet"], { env: profilingEnv(dir) });
+      } catch (error) {
+        if (tries < 3 && /exited 158/.test(String(error))) continue;
+        throw error;
+      }
+      const profiles = readdirSync(dir).filter((name) => name.endsWith(".cpuprofile"));
+      if (profiles.length !== 1) throw new Error(`expected one profile of ${stage} in ${dir}, found ${profiles.length}`);
+      result.push({ stage, breakdown: cpuBreakdown(join(dir, profiles[0]!)) });
+      return run;
+    }
+  };
+  let produced = "";
+  await profiled("produce", (run) => {
+    produced = `${topic}${run}`;
+    return ["produce", input, "--config", benchConfig(produced, ledger)];
+  });
+  const cleanRun = await profiled("clean", (run) => ["stream-clean", "--until-caught-up", "--config", benchConfig(produced, ledger, run)]);
+  await profiled("measure", () => ["batch-measure", "--config", benchConfig(produced, ledger, cleanRun)]);
+  return result;
+}
+
+/**
  * Bytes a topic holds on the broker: the sizes of its partitions' log segments in the broker
  * data folders given by --log-dirs (scripts/bench.sh passes the local broker's). Undefined
  * without them.
@@ -407,11 +482,14 @@ async function main() {
       const sizeInput = join(work, `size-${size}.ndjson`);
       const sizeBytes = await generate(size, sizeInput);
       // One run per size (the biggest takes minutes); the partition table above shows the noise.
+      scaleRows.push(...(await scaleProcesses(sizeInput, sizeBytes, size)));
       const [row] = await stageEndToEnd(sizeInput, sizeBytes, size, 0);
       scaleRows.push({ ...row!, stage: `e2e, ${fmt(size)} records` });
       rmSync(sizeInput, { force: true });
     }
   }
+
+  const profileRows = flags.profile ? await profileStages(input) : [];
 
   const summaries = rows.map(summarize);
   const cpus = navigator.hardwareConcurrency;
@@ -440,11 +518,12 @@ async function main() {
   }
   if (codecRows.length > 0) lines.push(...codecTables(codecRows, bytes));
   lines.push(...compactLines);
+  if (profileRows.length > 0) lines.push(...breakdownTable(profileRows));
   console.log(lines.join("\n"));
   const resultsDir = join(ROOT, "bench-results");
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `bench-${new Date().toISOString().replaceAll(":", "-")}.json`);
-  writeFileSync(file, JSON.stringify({ header, cpus, memoryGb, records, bytes, runs, results: summaries, scale: scaleRows.map(summarize), codecs: codecRows }, null, 2));
+  writeFileSync(file, JSON.stringify({ header, cpus, memoryGb, records, bytes, runs, results: summaries, scale: scaleRows.map(summarize), codecs: codecRows, profile: profileRows }, null, 2));
   console.error(`results: ${file}`);
 }
 

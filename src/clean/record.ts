@@ -7,6 +7,7 @@ import {
   cleanCountry, cleanEmail, cleanFirstName, cleanGender, cleanId, cleanIp, cleanLastName, compileDateFormats, describeBadId, shorten,
   type DateMatcher,
 } from "./rules.ts";
+import { parseFlatObject } from "./flat-json.ts";
 import type { CleanOutcome, CleanRules, DeadLetterReason } from "./types.ts";
 import { isRepresentableWindow, windowOf } from "./window.ts";
 
@@ -29,6 +30,10 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 /** Cleans one message value. A tombstone (null value) is dead-lettered as invalid_json: it holds no JSON. */
 export function cleanMessage(value: Uint8Array | null, meta: MessageMeta, rules: CleanRules): CleanOutcome {
   if (value === null) return dead("invalid_json", "the message has no value (a tombstone), so no JSON");
+  // Nearly every value is a flat object: read its fields straight from the bytes. Anything else
+  // (and every error) takes the exact path below, so its verdict and message are JSON.parse's.
+  const fields = parseFlatObject(value);
+  if (fields !== undefined) return cleanParsed(fields, meta, rules);
   let text: string;
   try {
     text = strictUtf8.decode(value);

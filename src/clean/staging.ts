@@ -34,5 +34,19 @@ export function stagingMessage(row: CleanRow, windowMs: number): StagingMessage 
       cachedPrefix = `{"time_window":{"start":null,"end":null},"country":`;
     }
   }
-  return { key: cachedKey, value: `${cachedPrefix}${JSON.stringify(row.country)},"users":${JSON.stringify(row.email)}}` };
+  return { key: cachedKey, value: `${cachedPrefix}${jsonString(row.country)},"users":${jsonString(row.email)}}` };
+}
+
+/**
+ * JSON.stringify of a string or null, the same text: a string with nothing to escape (no quote,
+ * backslash, control character or lone surrogate: JSON.stringify escapes exactly those) is
+ * quoted as it is, without the call; anything else goes to JSON.stringify.
+ */
+export function jsonString(text: string | null): string {
+  if (text === null) return "null";
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff)) return JSON.stringify(text);
+  }
+  return `"${text}"`;
 }

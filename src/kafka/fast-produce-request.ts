@@ -17,7 +17,7 @@
 // kafkajs' internals have no types; the shapes used here are declared in kafkajs-internals.d.ts.
 import Encoder from "kafkajs/src/protocol/encoder.js";
 import compression from "kafkajs/src/protocol/message/compression/index.js";
-import crc32C from "kafkajs/src/protocol/recordBatch/crc32C/crc32C.js";
+import { crc32c } from "./crc32c.ts";
 import produceRequests from "kafkajs/src/protocol/requests/produce/index.js";
 import Long from "kafkajs/src/utils/long.js";
 
@@ -189,7 +189,7 @@ export async function encodeProduceRequest(args: ProduceArgs, fallback: () => Pr
       } else {
         offset = writeRecords(buf, offset, plan);
       }
-      buf.writeUInt32BE(crc32C(buf.subarray(batchStart + CRC_START, offset)), crcAt);
+      buf.writeUInt32BE(crc32c(buf.subarray(batchStart + CRC_START, offset)), crcAt);
     }
   }
   const encoder = new Encoder(0);

@@ -71,3 +71,18 @@ describe("staging message", () => {
     expect(stagingMessage(row({}), FIVE_MINUTES).key).toBe("2026-01-02T03:00:00.000Z");
   });
 });
+
+describe("jsonString writes what JSON.stringify writes", () => {
+  test("for null, plain text, every character that needs an escape, and random UTF-16", async () => {
+    const { jsonString } = await import("../../../src/clean/staging.ts");
+    const { createRandom } = await import("../../../scripts/gen-sample.ts");
+    const cases: (string | null)[] = [null, "", "a@b.com", "Côte D'ivoire", "😀", "\ud800", "\udc00x", "\ud83d\ude00", '"', "\\", "\u007f", "\u2028", "\ufeff"];
+    for (let code = 0; code < 0x20; code++) cases.push(`a${String.fromCharCode(code)}b`);
+    const random = createRandom(20261201);
+    const units = [0x41, 0x22, 0x5c, 0x0a, 0x00, 0x1f, 0x20, 0xe9, 0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xe000, 0xffff];
+    for (let i = 0; i < 5000; i++) {
+      cases.push(String.fromCharCode(...Array.from({ length: Math.floor(random() * 8) }, () => (random() < 0.5 ? units[Math.floor(random() * units.length)]! : Math.floor(random() * 0x10000)))));
+    }
+    for (const text of cases) expect(jsonString(text)).toBe(JSON.stringify(text));
+  });
+});
