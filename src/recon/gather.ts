@@ -1,14 +1,16 @@
 /**
  * What recon reads: the run's ranges from the ledger, the Parquet files whose names overlap them
- * (only their lineage columns, file by file), the dead-letter topic, and the group's committed
- * offsets and the topic's end offsets through the admin API.
+ * (only their lineage columns: ranged reads of the footer and those column chunks, from a folder
+ * or a bucket alike), the dead-letter topic, and the group's committed offsets and the topic's end
+ * offsets through the admin API.
  */
 import type { Kafka } from "kafkajs";
-import { asyncBufferFromFile, parquetRead } from "hyparquet";
+import { parquetRead } from "hyparquet";
 import { readTopicSnapshot } from "../kafka/snapshot.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import { committedOffsets, partitionBounds } from "../kafka/offsets.ts";
-import { listParquetFiles } from "../storage/listing.ts";
+import { listStoredFiles, type StoredFile } from "../storage/listing.ts";
+import type { ParquetStore } from "../storage/store.ts";
 import type { OffsetRange } from "./arithmetic.ts";
 
 export interface DeadLetterPosition {
@@ -34,28 +36,38 @@ export async function deadLetterPositions(kafka: Kafka, deadLetterTopic: string,
   return positions;
 }
 
+/**
+ * Files read at once from a bucket: each costs a few round trips (footer, two column chunks), so
+ * a handful in flight keeps recon near local speed; a folder reads one after another, as before.
+ */
+const READS_IN_FLIGHT = { local: 1, s3: 8 } as const;
+
 /** Calls `onRow` for the lineage of every row in files whose name range overlaps the run's ranges. */
 export async function forEachParquetLineage(
-  parquetDir: string,
+  store: ParquetStore,
   inputTopic: string,
   ranges: readonly OffsetRange[],
   onRow: (partition: number, offset: number) => void,
 ): Promise<number> {
-  let filesRead = 0;
-  for (const file of listParquetFiles(parquetDir)) {
-    if (file.topic !== inputTopic) continue;
-    const overlaps = ranges.some((r) => r.partition === file.partition && BigInt(r.first) <= file.lastOffset && BigInt(r.last) >= file.firstOffset);
-    if (!overlaps) continue;
-    filesRead++;
-    await parquetRead({
-      file: await asyncBufferFromFile(file.path),
+  const wanted = (await listStoredFiles(store)).filter(
+    (file) =>
+      file.topic === inputTopic &&
+      ranges.some((r) => r.partition === file.partition && BigInt(r.first) <= file.lastOffset && BigInt(r.last) >= file.firstOffset),
+  );
+  const readOne = async (file: StoredFile) =>
+    parquetRead({
+      file: await store.open(file),
       columns: ["source_partition", "source_offset"],
       onComplete: (rows: unknown[][]) => {
         for (const row of rows) onRow(Number(row[0]), Number(row[1]));
       },
     });
-  }
-  return filesRead;
+  let next = 0;
+  const reader = async () => {
+    while (next < wanted.length) await readOne(wanted[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT[store.kind], wanted.length) }, reader));
+  return wanted.length;
 }
 
 export interface TopicPositions {

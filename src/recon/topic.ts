@@ -11,6 +11,7 @@
  * read_uncommitted over the same span (delivered there only = aborted; neither = control marker).
  */
 import type { Kafka } from "kafkajs";
+import type { ParquetStore } from "../storage/store.ts";
 import { UsageError } from "../errors.ts";
 import { offsetsAtTime } from "../kafka/offsets.ts";
 import { readTopicSnapshot } from "../kafka/snapshot.ts";
@@ -21,7 +22,8 @@ export interface TopicReconSettings {
   readonly inputTopic: string;
   readonly deadLetterTopic: string;
   readonly groupId: string;
-  readonly parquetDir: string;
+  /** Where the Parquet files are (clean.parquet_dir: a folder or an s3:// bucket). */
+  readonly store: ParquetStore;
 }
 
 /** Where the check starts: the low watermark by default. */
@@ -46,7 +48,7 @@ export async function reconcileTopic(kafka: Kafka, settings: TopicReconSettings,
     .map((partition) => ({ partition, start: starts.get(partition)!, committed: positions.committed.get(partition)!, end: positions.end.get(partition)! }));
   const ranges = topicRanges(spans);
   const table = createOccurrenceTable(ranges);
-  const filesRead = await forEachParquetLineage(settings.parquetDir, topic, ranges, (partition, offset) => {
+  const filesRead = await forEachParquetLineage(settings.store, topic, ranges, (partition, offset) => {
     table.add("row", partition, offset);
   });
   for (const { partition, offset } of await deadLetterPositions(kafka, settings.deadLetterTopic, topic)) table.add("dead", partition, offset);
