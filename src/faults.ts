@@ -5,10 +5,19 @@
  * connection (retriable), so the tests can drive the in-process recovery of a cycle whose commit
  * outcome is unknown. Unset in normal runs, where `crashPoint` is a no-op. The points are the steps
  * of a cycle that make something durable, so the tests can fail between each pair of them, the
- * start of a partition's transactional producer, and (produce) the moments before a request is
+ * start of a partition's transactional producer, an S3 multipart upload between its parts, and (produce) the moments before a request is
  * sent and between its landing and its answer arriving.
  */
-export type CrashPoint = "mid-batch" | "before-rename" | "after-rename" | "after-commit" | "in-transaction" | "before-send" | "answer-lost" | "worker-start";
+export type CrashPoint =
+  | "mid-batch"
+  | "before-rename"
+  | "after-rename"
+  | "after-commit"
+  | "in-transaction"
+  | "before-send"
+  | "answer-lost"
+  | "worker-start"
+  | "mid-multipart";
 
 const [configuredPoint, configuredCount, configuredMode] = (process.env.KSTREAM_FAULT ?? "").split(":");
 let remaining = Number(configuredCount ?? 1) || 1;
