@@ -67,8 +67,9 @@ export function createS3ParquetStore(settings: S3Settings, options: S3ParquetSto
         failingSince ??= Date.now();
         if (attempt === 0) log.warn(`${error.message}; retrying for up to s3.retry_limit (${seconds(retryLimitMs)})`);
         if (Date.now() - failingSince >= retryLimitMs) {
+          // No `cause`: the last failure is retriable, and a retriable cause would make the
+          // callers (the partition's restarts) try again under kafka.retry_limit.
           throw new StorageError(`${error.message}; still failing after s3.retry_limit (${seconds(retryLimitMs)}), giving up`, {
-            cause: error,
             storeCode: error.storeCode,
             context: { bucket: settings.bucket, key: prefix + key },
           });
