@@ -5,7 +5,8 @@
 # each stage against its kcat baseline, end to end and `--help`, median of 3 runs after a warm-up.
 # Prints Markdown tables on stdout; the JSON goes to bench-results/ (git-ignored).
 #
-#   scripts/bench.sh [--records 1000000] [--runs 3] [--stages produce,clean,measure,recon,e2e,help,codecs]
+#   scripts/bench.sh [--records 1000000] [--runs 3] [--stages produce,clean,measure,recon,e2e,help,codecs,s3]
+#   (the s3 stage needs the S3 server of scripts/s3.sh up on --s3-port, default $S3_PORT or 9000)
 #                    [--scale [--scale-records 1000000] [--scale-sizes 100000,1000000,5000000]]
 #                    [--profile]   (CPU by module per stage, from a non-minified build)
 set -euo pipefail

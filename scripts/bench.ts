@@ -15,6 +15,11 @@
  * stream-clean records/s sending staging in that codec and the staging bytes; per Parquet codec,
  * stream-clean rows/s and the files' bytes. Modest --records (200000) keep it to a few minutes.
  *
+ * The stage "s3" (not in the default list: --stages s3) cleans one input topic into a local
+ * folder and into a bucket of the S3 server of scripts/s3.sh on --s3-port (started beforehand;
+ * its credentials are read from its folder), alternating, then runs recon on each output: the
+ * rows "clean → local disk", "clean → S3", "recon (local disk)", "recon (S3)".
+ *
  * --scale adds two tables: stream-clean throughput with 1, 3 and 6 input partitions and 1 or 2
  * processes in one group (on --scale-records), then, for each of --scale-sizes, stream-clean of a
  * 6-partition topic by 1 and by 2 processes and the end-to-end wall time.
@@ -40,6 +45,7 @@ const { values: flags } = parseArgs({
     "scale-sizes": { type: "string", default: "100000,1000000,5000000" },
     broker: { type: "string", default: process.env.KSTREAM_TEST_BROKER ?? "127.0.0.1:9092" },
     "log-dirs": { type: "string", default: "" },
+    "s3-port": { type: "string", default: process.env.S3_PORT ?? "9000" },
   },
 });
 
@@ -135,6 +141,42 @@ async function stageClean(input: string, bytes: number): Promise<Row[]> {
     kcatRow.samples.push(theirs);
   }
   return [kstreamRow, kcatRow];
+}
+
+/**
+ * stream-clean of one topic into a folder and into a bucket, alternating run by run (so the
+ * machine's noise falls on both alike), then recon on each output.
+ */
+async function stageS3(input: string, bytes: number): Promise<Row[]> {
+  const port = flags["s3-port"]!;
+  const runDir = join(ROOT, ".cache", "s3-run", port);
+  if (!existsSync(join(runDir, "secret_access_key"))) throw new Error(`the s3 stage needs S3_PORT=${port} scripts/s3.sh up first`);
+  const env = { AWS_ACCESS_KEY_ID: (await Bun.file(join(runDir, "access_key_id")).text()).trim(), AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}`, AWS_REGION: "us-east-1" };
+  const s3Table = `[s3]\nsecret_access_key_file = "${join(runDir, "secret_access_key")}"\n`;
+  const rows = {
+    local: { stage: "clean", tool: "clean → local disk", records, bytes, samples: [] } as Row,
+    s3: { stage: "clean", tool: "clean → S3", records, bytes, samples: [] } as Row,
+    reconLocal: { stage: "recon", tool: "recon (local disk)", records, bytes, samples: [] } as Row,
+    reconS3: { stage: "recon", tool: "recon (S3)", records, bytes, samples: [] } as Row,
+  };
+  const topic = uniqueTopic("s3");
+  await measure([KSTREAM, "produce", input, "--config", benchConfig(topic, join(work, "s3.db")), "--quiet"]);
+  for (let i = 0; i <= runs; i++) {
+    const localConfig = benchConfig(topic, join(work, "s3.db"), `_local${i}`);
+    const s3Config = benchConfig(topic, join(work, "s3.db"), `_s3${i}`);
+    writeFileSync(s3Config, (await Bun.file(s3Config).text()).replace(/parquet_dir = .*\n/, `parquet_dir = "s3://kstream/bench-${topic}-${i}"\n`) + s3Table);
+    const local = await measure([KSTREAM, "stream-clean", "--until-caught-up", "--config", localConfig, "--quiet"]);
+    const s3 = await measure([KSTREAM, "stream-clean", "--until-caught-up", "--config", s3Config, "--quiet"], { env });
+    const reconLocal = await measure([KSTREAM, "recon", "--config", localConfig, "--quiet"]);
+    const reconS3 = await measure([KSTREAM, "recon", "--config", s3Config, "--quiet"], { env });
+    rmSync(join(work, `${topic}_local${i}_parquet`), { recursive: true, force: true });
+    if (i === 0) continue; // warm-up
+    rows.local.samples.push(local);
+    rows.s3.samples.push(s3);
+    rows.reconLocal.samples.push(reconLocal);
+    rows.reconS3.samples.push(reconS3);
+  }
+  return [rows.local, rows.s3, rows.reconLocal, rows.reconS3];
 }
 
 /** batch-measure or recon on the last clean run's output; no baseline tool does the same job. */
@@ -471,6 +513,7 @@ async function main() {
   if (stages.includes("e2e")) rows.push(...(await stageEndToEnd(input, bytes)));
   if (stages.includes("help")) rows.push(...(await stageHelp()));
   if (stages.includes("compact")) rows.push(...(await stageCompact(input, bytes)));
+  if (stages.includes("s3")) rows.push(...(await stageS3(input, bytes)));
   const codecRows = stages.includes("codecs") ? await stageCodecs(input) : [];
   const scaleRows: Row[] = [];
   if (flags.scale) {

@@ -6,8 +6,8 @@
 #   needs, not installed here: Node.js + npm, Java 17+, Maven
 #   installs: node_modules from package-lock.json (Bun comes from npm as a dev dependency),
 #             kcat (Debian package, when run as root), Kafka's jars (scripts/kafka.sh fetch)
-#   installs: prometheus_client and pyarrow (PyPI) into .cache/python, for the tests' Prometheus
-#             format check and second Parquet reader (also of Parquet on S3)
+#   installs: prometheus_client, pyarrow, duckdb and duckdb-ext-httpfs (PyPI) into .cache/python,
+#             for the tests' Prometheus format check, second Parquet reader and DuckDB over S3
 #   builds:   versitygw, the tests' S3 server, with the machine's Go (scripts/s3.sh build; cached
 #             under .cache/s3/), when Go is present
 
@@ -88,6 +88,15 @@ kstream_setup() (
     say "installing pyarrow $pyarrow_version (PyPI) into $venv"
     "$venv/bin/pip" install -q --disable-pip-version-check "pyarrow==$pyarrow_version" >/dev/null 2>&1 ||
       missing "could not install pyarrow $pyarrow_version into $venv"
+  fi
+
+  # DuckDB over S3 for the tests of Parquet on S3: DuckDB's own extension server is out of reach
+  # here, so httpfs comes from PyPI (duckdb-ext-httpfs, built for exactly this DuckDB version).
+  local duckdb_version=1.4.4 httpfs_version=1.4.4.20260205
+  if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('duckdb') != '$duckdb_version' or m.version('duckdb-ext-httpfs') != '$httpfs_version')" 2>/dev/null; then
+    say "installing duckdb $duckdb_version and duckdb-ext-httpfs $httpfs_version (PyPI) into $venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "duckdb==$duckdb_version" "duckdb-ext-httpfs==$httpfs_version" >/dev/null 2>&1 ||
+      missing "could not install duckdb $duckdb_version with duckdb-ext-httpfs into $venv"
   fi
 
   bash scripts/kafka.sh fetch

@@ -5,12 +5,25 @@
  * connection (retriable), so the tests can drive the in-process recovery of a cycle whose commit
  * outcome is unknown. Unset in normal runs, where `crashPoint` is a no-op. The points are the steps
  * of a cycle that make something durable, so the tests can fail between each pair of them, the
- * start of a partition's transactional producer, and (produce) the moments before a request is
- * sent and between its landing and its answer arriving. compact's points are the steps of one
- * swap: its manifest written, the merged file in place, the first original deleted, every original deleted.
+ * start of a partition's transactional producer, an S3 multipart upload between its parts, and
+ * (produce) the moments before a request is sent and between its landing and its answer arriving.
+ * compact's points are the steps of one swap: its manifest written, the merged file in place, the
+ * first original deleted, every original deleted.
  */
-export type CrashPoint = "mid-batch" | "before-rename" | "after-rename" | "after-commit" | "in-transaction" | "before-send" | "answer-lost" | "worker-start"
-  | "compact-intent" | "compact-merged" | "compact-deleting" | "compact-cleared";
+export type CrashPoint =
+  | "mid-batch"
+  | "before-rename"
+  | "after-rename"
+  | "after-commit"
+  | "in-transaction"
+  | "before-send"
+  | "answer-lost"
+  | "worker-start"
+  | "mid-multipart"
+  | "compact-intent"
+  | "compact-merged"
+  | "compact-deleting"
+  | "compact-cleared";
 
 const [configuredPoint, configuredCount, configuredMode] = (process.env.KSTREAM_FAULT ?? "").split(":");
 let remaining = Number(configuredCount ?? 1) || 1;

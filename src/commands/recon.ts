@@ -14,7 +14,7 @@ import { reconcileTopic, type TopicReport, type TopicStart } from "../recon/topi
 import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { formatCount } from "../ui/progress.ts";
-import { commonArgs, jsonArg, openConfiguredLedger, startCommand } from "./shared.ts";
+import { commonArgs, configuredParquetStore, jsonArg, openConfiguredLedger, startCommand } from "./shared.ts";
 
 const EXIT_OF: Record<Verdict, number> = { ok: ExitCode.ok, behind: ExitCode.behind, mismatch: ExitCode.mismatch };
 
@@ -38,7 +38,7 @@ export const reconCommand = defineCommand({
     if (args.topic) {
       const report = await reconcileTopic(
         createKafka(config, secrets, "recon").kafka,
-        { inputTopic: config.topics.input, deadLetterTopic: config.topics.dead_letter, groupId: config.clean.group_id, parquetDir: config.clean.parquet_dir },
+        { inputTopic: config.topics.input, deadLetterTopic: config.topics.dead_letter, groupId: config.clean.group_id, store: configuredParquetStore(config) },
         topicStart(args["from-offset"], args.since),
       );
       if (args.json) await writeStdout(toJson(report));
@@ -53,7 +53,7 @@ export const reconCommand = defineCommand({
         inputTopic: config.topics.input,
         deadLetterTopic: config.topics.dead_letter,
         groupId: config.clean.group_id,
-        parquetDir: config.clean.parquet_dir,
+        store: configuredParquetStore(config),
         heartbeatTimeoutMs: durationMs(config.ledger.heartbeat_timeout),
       });
       if (args.json) await writeStdout(toJson(args.all ? reports : reports[0]));

@@ -7,6 +7,8 @@ import { durationMs } from "../config/duration.ts";
 import { type ConfigOverrides, type LoadedConfig, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { type Ledger, openLedger } from "../ledger/ledger.ts";
+import { openParquetStore } from "../storage/open.ts";
+import type { ParquetStore } from "../storage/store.ts";
 import { UsageError } from "../errors.ts";
 import { log, setVerbosity } from "../ui/log.ts";
 
@@ -93,4 +95,15 @@ export function repeatedFlag(rawArgs: readonly string[], flag: string): string[]
 /** The ledger the config names, waiting ledger.lock_timeout for another process's lock. */
 export function openConfiguredLedger(config: Config): Ledger {
   return openLedger(config.ledger.path, { busyTimeoutMs: durationMs(config.ledger.lock_timeout) });
+}
+
+/** The store clean.parquet_dir names (a folder or an s3:// bucket), with the [s3] table's settings. */
+export function configuredParquetStore(config: Config): ParquetStore {
+  const { request_timeout, retry_limit, part_size_mb, ...table } = config.s3;
+  return openParquetStore(config.clean.parquet_dir, {
+    table,
+    requestTimeoutMs: durationMs(request_timeout),
+    retryLimitMs: durationMs(retry_limit),
+    partSize: part_size_mb * 1024 * 1024,
+  });
 }

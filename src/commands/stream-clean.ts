@@ -15,12 +15,12 @@ import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { formatCount } from "../ui/progress.ts";
 import { defineFlags, numberValue, overrideFlag } from "./flags.ts";
-import { commonArgs, jsonArg, restartWithHeapTarget, startCommand } from "./shared.ts";
+import { commonArgs, configuredParquetStore, jsonArg, restartWithHeapTarget, startCommand } from "./shared.ts";
 
 export const streamCleanFlags = defineFlags({
   "until-caught-up": { type: "boolean", description: "stop once the end offsets seen at start are processed", default: false },
   group: overrideFlag("clean.group_id", { type: "string", description: "consumer group (default clean.group_id)", valueHint: "ID" }),
-  "parquet-dir": overrideFlag("clean.parquet_dir", { type: "string", description: "Parquet output folder (default clean.parquet_dir)", valueHint: "DIR" }),
+  "parquet-dir": overrideFlag("clean.parquet_dir", { type: "string", description: "Parquet output: a folder or s3://bucket/prefix (default clean.parquet_dir)", valueHint: "DIR|URL" }),
   "file-max-rows": overrideFlag(
     "clean.file_max_rows",
     { type: "string", description: "close a Parquet file at this many rows", valueHint: "N" },
@@ -54,7 +54,7 @@ export function streamSettings(config: Config, retry: KafkaContext["retry"]): St
     inputTopic: config.topics.input,
     stagingTopic: config.topics.staging,
     deadLetterTopic: config.topics.dead_letter,
-    parquetDir: config.clean.parquet_dir,
+    store: configuredParquetStore(config),
     compression: { codec: config.clean.compression, ...(config.clean.compression_level !== undefined && { level: config.clean.compression_level }) },
     sendCompression: config.clean.send_compression,
     fileMaxRows: config.clean.file_max_rows,

@@ -8,7 +8,7 @@
  * killed anywhere is settled by the next run before it plans (`settleLeftovers`): merged file
  * present → it holds every row, so finish (steps 3-4); absent → nothing was replaced, so undo
  * (drop the partial write and the manifest). While both are visible, readers that list through
- * storage/listing.ts listVisibleParquetFiles skip the originals the manifest names.
+ * storage/listing.ts listVisibleStoredFiles skip the originals the manifest names.
  */
 import { IoError } from "../errors.ts";
 import { crashPoint } from "../faults.ts";

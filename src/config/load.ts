@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import * as v from "valibot";
 import { ConfigError, errnoOrMessage } from "../errors.ts";
+import { hasScheme } from "../storage/location.ts";
 import { type Config, ConfigSchema, PATH_KEYS, SECRET_ENV } from "./schema.ts";
 
 export const DEFAULT_CONFIG_PATH = "config/kstream.toml";
@@ -19,6 +20,8 @@ export type ConfigOverrides = { [S in keyof Config]?: Partial<Config[S]> };
 export interface Secrets {
   readonly saslPassword?: string;
   readonly tlsKeyPassword?: string;
+  /** The S3 secret access key as storage/s3-config.ts picks it: its file when named, else AWS_SECRET_ACCESS_KEY. */
+  readonly s3SecretAccessKey?: string;
 }
 
 export interface LoadedConfig {
@@ -146,7 +149,7 @@ const INLINE_KEY_MATERIAL = { "kafka.tls.key": "kafka.tls.key_file" } as const;
 function resolvePaths(raw: Table, baseDir: string): void {
   for (const keyPath of PATH_KEYS) {
     const value = getPath(raw, keyPath);
-    if (typeof value === "string" && value !== "-" && value !== "" && !isAbsolute(value)) {
+    if (typeof value === "string" && value !== "-" && value !== "" && !isAbsolute(value) && !hasScheme(value)) {
       setPath(raw, keyPath, resolve(baseDir, value));
     }
   }
@@ -190,7 +193,7 @@ function applyEnvironment(raw: Table, env: Record<string, string | undefined>, c
     } else if (kind === "array") {
       value = text.split(",").map((item) => item.trim()).filter((item) => item !== "");
     }
-    if (isPathKey(keyPath) && typeof value === "string" && value !== "-") value = resolve(cwd, value);
+    if (isPathKey(keyPath) && typeof value === "string" && value !== "-" && !hasScheme(value)) value = resolve(cwd, value);
     setPath(raw, keyPath, value);
     origins[keyPath] = envName;
   }
@@ -207,7 +210,7 @@ function applyOverrides(
     for (const [key, value] of Object.entries(values ?? {})) {
       if (value === undefined) continue;
       const keyPath = `${section}.${key}`;
-      const resolved = isPathKey(keyPath) && typeof value === "string" && value !== "-" ? resolve(cwd, value) : value;
+      const resolved = isPathKey(keyPath) && typeof value === "string" && value !== "-" && !hasScheme(value) ? resolve(cwd, value) : value;
       setPath(raw, keyPath, resolved);
       origins[keyPath] = flagNames[keyPath] ?? "command line";
     }
@@ -227,6 +230,8 @@ function readSecrets(config: Config, env: Record<string, string | undefined>): S
     saslPassword: env[SECRET_ENV["kafka.sasl.password"]] ?? fromFile(config.kafka.sasl?.password_file, "kafka.sasl.password_file"),
     tlsKeyPassword:
       env[SECRET_ENV["kafka.tls.key_password"]] ?? fromFile(config.kafka.tls?.key_password_file, "kafka.tls.key_password_file"),
+    // Read only when the file is named: an [s3] table is optional and mostly unused.
+    s3SecretAccessKey: config.s3.secret_access_key_file !== undefined ? fromFile(config.s3.secret_access_key_file, "s3.secret_access_key_file") : env[SECRET_ENV["s3.secret_access_key"]],
   };
 }
 

@@ -15,6 +15,7 @@ export function redactedConfig(loaded: LoadedConfig): Record<string, unknown> {
   const kafka = copy.kafka as Record<string, Record<string, unknown> | undefined>;
   if (kafka.sasl && loaded.secrets.saslPassword !== undefined) kafka.sasl.password = REDACTED;
   if (kafka.tls && loaded.secrets.tlsKeyPassword !== undefined) kafka.tls.key_password = REDACTED;
+  if (loaded.secrets.s3SecretAccessKey !== undefined) (copy.s3 ??= {}).secret_access_key = REDACTED;
   return copy;
 }
 

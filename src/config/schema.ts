@@ -5,6 +5,8 @@
  */
 import * as v from "valibot";
 import { validateDateFormat } from "../clean/rules.ts";
+import { parseParquetLocation } from "../storage/location.ts";
+import { S3Schema } from "../storage/s3-config.ts";
 import { parseDuration } from "./duration.ts";
 
 /** A bound on a duration: in milliseconds, and as the error message says it. */
@@ -117,7 +119,18 @@ export const ProduceSchema = v.strictObject({
 
 export const CleanSchema = v.strictObject({
   group_id: text("consumer group of stream-clean", "kstream-clean"),
-  parquet_dir: text("folder of the Parquet output (ingest_date=YYYY-MM-DD/ folders below it)", "out/parquet"),
+  parquet_dir: v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(1, "must not be empty"),
+      v.rawCheck(({ dataset, addIssue }) => {
+        const location = dataset.typed ? parseParquetLocation(dataset.value) : undefined;
+        if (typeof location === "string") addIssue({ message: location });
+      }),
+      v.description('where the Parquet output goes (ingest_date=YYYY-MM-DD/ below it): a folder, or "s3://bucket/prefix" (see [s3])'),
+    ),
+    "out/parquet",
+  ),
   file_max_rows: count("a Parquet file is closed once it holds this many rows", 100_000),
   // A cycle is one Kafka transaction, which the broker aborts after transaction.max.timeout.ms (15 min by default).
   heap_target_mb: count(
@@ -235,6 +248,17 @@ export const RulesSchema = v.strictObject({
   ),
 });
 
+/** The [s3] table: where the store is and how to sign (storage/s3-config.ts), and how patient to be with it. */
+export const S3ConfigSchema = v.strictObject({
+  ...S3Schema.entries,
+  request_timeout: duration("how long one S3 request may go unanswered before it is tried again", "30s", { min: { ms: 1_000, text: "1s" } }),
+  retry_limit: duration(
+    "how long kstream keeps retrying while the S3 store is unreachable or failing (HTTP 5xx) before it gives up with exit 1",
+    "2 minutes",
+  ),
+  part_size_mb: count("a Parquet file of at least this many MB goes up as a multipart upload in parts of this size (S3's minimum is 5)", 8, 5),
+});
+
 export const ConfigSchema = v.strictObject({
   kafka: v.optional(KafkaSchema, {}),
   topics: v.optional(TopicsSchema, {}),
@@ -244,11 +268,15 @@ export const ConfigSchema = v.strictObject({
   compact: v.optional(CompactSchema, {}),
   ledger: v.optional(LedgerSchema, {}),
   rules: v.optional(RulesSchema, {}),
+  s3: v.optional(S3ConfigSchema, {}),
 });
 
 export type Config = v.InferOutput<typeof ConfigSchema>;
 
-/** Keys holding file paths: relative values resolve against the config file's folder. "-" means stdin/stdout. */
+/**
+ * Keys holding file paths: relative values resolve against the config file's folder. "-" means
+ * stdin/stdout; a URL (clean.parquet_dir = "s3://…") is not a path and stays as written.
+ */
 export const PATH_KEYS = [
   "produce.input",
   "clean.parquet_dir",
@@ -259,10 +287,13 @@ export const PATH_KEYS = [
   "kafka.tls.cert_file",
   "kafka.tls.key_file",
   "kafka.tls.key_password_file",
+  "s3.secret_access_key_file",
 ] as const;
 
 /** Secrets: only from the environment or a file, never from the config file, always redacted. */
 export const SECRET_ENV = {
   "kafka.sasl.password": "KSTREAM_KAFKA_SASL_PASSWORD",
   "kafka.tls.key_password": "KSTREAM_KAFKA_TLS_KEY_PASSWORD",
+  // The name every S3 tool reads (resolved in storage/s3-config.ts).
+  "s3.secret_access_key": "AWS_SECRET_ACCESS_KEY",
 } as const;

@@ -1,16 +1,18 @@
 /**
  * What recon reads: the run's ranges from the ledger, the Parquet files whose names overlap them
- * (only their lineage columns, file by file), the dead-letter topic, and the group's committed
- * offsets and the topic's end offsets through the admin API.
+ * (only their lineage columns: ranged reads of the footer and those column chunks, from a folder
+ * or a bucket alike), the dead-letter topic, and the group's committed offsets and the topic's end
+ * offsets through the admin API.
  */
 import type { Kafka } from "kafkajs";
-import { asyncBufferFromFile, parquetRead } from "hyparquet";
+import { parquetRead } from "hyparquet";
 import { readTopicSnapshot } from "../kafka/snapshot.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import { committedOffsets, partitionBounds } from "../kafka/offsets.ts";
 import { errnoOf } from "../errors.ts";
-import { listVisibleParquetFiles } from "../storage/listing.ts";
+import { listVisibleStoredFiles, type StoredFile } from "../storage/listing.ts";
 import { PARQUET_DECOMPRESSORS } from "../storage/parquet-format.ts";
+import type { ParquetStore } from "../storage/store.ts";
 import type { OffsetRange } from "./arithmetic.ts";
 
 export interface DeadLetterPosition {
@@ -37,13 +39,20 @@ export async function deadLetterPositions(kafka: Kafka, deadLetterTopic: string,
 }
 
 /**
+/**
+ * Files read at once from a bucket: each costs a few round trips (footer, two column chunks), so
+ * a handful in flight keeps recon near local speed; a folder reads one after another.
+ */
+const READS_IN_FLIGHT = { local: 1, s3: 8 } as const;
+
+/**
  * Calls `onRow` for the lineage of every row in files whose name range overlaps the run's ranges,
  * over the visible data (a merge's replaced originals left out). A file listed but gone when opened
  * was replaced by compact meanwhile: `onRestart` drops what was counted and the pass starts over
  * from a fresh listing, so each row is counted from one consistent set of files.
  */
 export async function forEachParquetLineage(
-  parquetDir: string,
+  store: ParquetStore,
   inputTopic: string,
   ranges: readonly OffsetRange[],
   onRow: (partition: number, offset: number) => void,
@@ -51,7 +60,7 @@ export async function forEachParquetLineage(
 ): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await lineagePass(parquetDir, inputTopic, ranges, onRow);
+      return await lineagePass(store, inputTopic, ranges, onRow);
     } catch (error) {
       if (errnoOf(error) !== "ENOENT" || attempt >= 5) throw error;
       onRestart();
@@ -59,23 +68,27 @@ export async function forEachParquetLineage(
   }
 }
 
-async function lineagePass(parquetDir: string, inputTopic: string, ranges: readonly OffsetRange[], onRow: (partition: number, offset: number) => void): Promise<number> {
-  let filesRead = 0;
-  for (const file of listVisibleParquetFiles(parquetDir)) {
-    if (file.topic !== inputTopic) continue;
-    const overlaps = ranges.some((r) => r.partition === file.partition && BigInt(r.first) <= file.lastOffset && BigInt(r.last) >= file.firstOffset);
-    if (!overlaps) continue;
-    filesRead++;
-    await parquetRead({
-      file: await asyncBufferFromFile(file.path),
+async function lineagePass(store: ParquetStore, inputTopic: string, ranges: readonly OffsetRange[], onRow: (partition: number, offset: number) => void): Promise<number> {
+  const wanted = (await listVisibleStoredFiles(store)).filter(
+    (file) =>
+      file.topic === inputTopic &&
+      ranges.some((r) => r.partition === file.partition && BigInt(r.first) <= file.lastOffset && BigInt(r.last) >= file.firstOffset),
+  );
+  const readOne = async (file: StoredFile) =>
+    parquetRead({
+      file: await store.open(file),
       columns: ["source_partition", "source_offset"],
       compressors: PARQUET_DECOMPRESSORS,
       onComplete: (rows: unknown[][]) => {
         for (const row of rows) onRow(Number(row[0]), Number(row[1]));
       },
     });
-  }
-  return filesRead;
+  let next = 0;
+  const reader = async () => {
+    while (next < wanted.length) await readOne(wanted[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT[store.kind], wanted.length) }, reader));
+  return wanted.length;
 }
 
 export interface TopicPositions {

@@ -3,6 +3,7 @@
  * exactly one of landed / dead-lettered / pending / missing / duplicated and gives the verdict.
  */
 import type { Kafka } from "kafkajs";
+import type { ParquetStore } from "../storage/store.ts";
 import { UsageError } from "../errors.ts";
 import type { Ledger, RunRow } from "../ledger/ledger.ts";
 import { settleRequestsInDoubt } from "./in-doubt.ts";
@@ -19,7 +20,8 @@ export interface ReconSettings {
   readonly inputTopic: string;
   readonly deadLetterTopic: string;
   readonly groupId: string;
-  readonly parquetDir: string;
+  /** Where the Parquet files are (clean.parquet_dir: a folder or an s3:// bucket). */
+  readonly store: ParquetStore;
   /** ledger.heartbeat_timeout: a running run silent this long is taken for dead. */
   readonly heartbeatTimeoutMs: number;
 }
@@ -66,7 +68,7 @@ export async function reconcile(kafka: Kafka, ledger: Ledger, runs: RunRow[], se
     const ranges: OffsetRange[] = ledgerRanges.map((r) => ({ partition: r.partition, first: r.first_offset, last: r.last_offset }));
     let table = createOccurrenceTable(ranges);
     const filesRead = await forEachParquetLineage(
-      settings.parquetDir,
+      settings.store,
       settings.inputTopic,
       ranges,
       (partition, offset) => table.add("row", partition, offset),

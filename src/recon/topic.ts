@@ -11,6 +11,7 @@
  * read_uncommitted over the same span (delivered there only = aborted; neither = control marker).
  */
 import type { Kafka } from "kafkajs";
+import type { ParquetStore } from "../storage/store.ts";
 import { UsageError } from "../errors.ts";
 import { offsetsAtTime } from "../kafka/offsets.ts";
 import { readTopicSnapshot } from "../kafka/snapshot.ts";
@@ -21,7 +22,8 @@ export interface TopicReconSettings {
   readonly inputTopic: string;
   readonly deadLetterTopic: string;
   readonly groupId: string;
-  readonly parquetDir: string;
+  /** Where the Parquet files are (clean.parquet_dir: a folder or an s3:// bucket). */
+  readonly store: ParquetStore;
 }
 
 /** Where the check starts: the low watermark by default. */
@@ -47,7 +49,7 @@ export async function reconcileTopic(kafka: Kafka, settings: TopicReconSettings,
   const ranges = topicRanges(spans);
   let table = createOccurrenceTable(ranges);
   const filesRead = await forEachParquetLineage(
-    settings.parquetDir,
+    settings.store,
     topic,
     ranges,
     (partition, offset) => table.add("row", partition, offset),

@@ -18,6 +18,7 @@
  */
 import { AwsClient } from "aws4fetch";
 import { StorageError } from "../errors.ts";
+import { crashPoint } from "../faults.ts";
 import type { S3Settings } from "./s3-config.ts";
 
 /** Below this size one PUT; from it, multipart. S3 needs parts of at least 5 MiB but the last. */
@@ -183,6 +184,8 @@ export function createS3Store(settings: S3Settings, options: S3StoreOptions = {}
         const etag = response.headers.get("ETag");
         if (!etag) throw failure(`UploadPart ${number}`, key, response.status, undefined, "no ETag in the answer");
         etags.push(etag);
+        // A kill here leaves an upload that was never completed: no object, nothing to recover.
+        if (number === 1) crashPoint("mid-multipart");
       }
       const manifest = `<CompleteMultipartUpload>${etags
         .map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${escapeXml(etag)}</ETag></Part>`)

@@ -15,13 +15,12 @@ import { ConfigError } from "../errors.ts";
 const optionalText = (description: string) =>
   v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"), v.description(description)));
 
-/** The `[s3]` table. Not mounted in the config schema yet; `S3_PATH_KEYS` names its path keys. */
+/**
+ * How to reach and sign for the store: the `[s3]` table's keys (config/schema.ts mounts them and
+ * adds the patience keys). The bucket is not among them: `clean.parquet_dir = "s3://bucket/prefix"`
+ * names it (location.ts), so one value says where the files are.
+ */
 export const S3Schema = v.strictObject({
-  bucket: v.pipe(
-    v.string(),
-    v.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "a bucket name is 3-63 of a-z 0-9 . - (starting and ending with a letter or digit)"),
-    v.description("bucket that holds the Parquet files"),
-  ),
   endpoint: v.optional(
     v.pipe(
       v.string(),
@@ -41,6 +40,9 @@ export const S3Schema = v.strictObject({
 });
 
 export type S3Table = v.InferOutput<typeof S3Schema>;
+
+/** The table together with the bucket its location named. */
+export type S3Target = S3Table & { readonly bucket: string };
 
 /** Keys of the table holding file paths (relative to the config file's folder, like PATH_KEYS). */
 export const S3_PATH_KEYS = ["s3.secret_access_key_file"] as const;
@@ -71,7 +73,7 @@ function pick(candidates: [name: string, value: string | undefined][]): [string,
  * The table plus the environment into settings. `readFile` reads the secret's file (a thrown error
  * becomes a ConfigError naming the key). Throws ConfigError when no key id or secret is found.
  */
-export function resolveS3Settings(table: S3Table, env: Environment, readFile: (path: string) => string): S3Settings {
+export function resolveS3Settings(table: S3Target, env: Environment, readFile: (path: string) => string): S3Settings {
   const [regionSource, region] = pick([
     ["s3.region", table.region],
     ["AWS_REGION", env.AWS_REGION],

@@ -1,7 +1,7 @@
 /**
- * Writes one Parquet file atomically through storage/durable.ts (hidden temporary name in the
- * target folder, fsync, rename, fsync of the folder). A reader (or recon) sees the whole file or none of it, and a crash leaves
- * at most a temporary file that recovery removes. Columns and types as SPEC.md "Cleaning rules".
+ * Encodes one Parquet file (columns and types as SPEC.md "Cleaning rules"); the sink puts the bytes
+ * into its ParquetStore, whole or not at all. writeParquetAtomically writes one into a local folder
+ * directly, through storage/durable.ts (hidden temporary name, fsync, rename, fsync of the folder).
  */
 import { join } from "node:path";
 import { writeFileDurably } from "../storage/durable.ts";
@@ -10,7 +10,10 @@ import { encodeParquet, type ParquetColumns, type ParquetCompression } from "../
 export type { ParquetCodec, ParquetCompression } from "../storage/parquet-format.ts";
 
 export interface WrittenFile {
+  /** Where a user finds it: the file's path, or its s3:// URL. */
   readonly path: string;
+  /** Its key in the store ("ingest_date=…/<name>"), when it was put through one. */
+  readonly key?: string;
   readonly rows: number;
   readonly bytes: number;
 }

@@ -1,13 +1,13 @@
 /**
  * The rows of one input partition's open cycle, grouped by ingest date, and the flush that turns
- * them into one Parquet file per date. The cycle's files never straddle a commit point: the worker
- * flushes, then commits, then starts the next cycle.
+ * them into one Parquet file per date, each put whole into the ParquetStore (a folder or a
+ * bucket). The cycle's files never straddle a commit point: the worker flushes, then commits,
+ * then starts the next cycle.
  */
-import { rm } from "node:fs/promises";
-import { join } from "node:path";
 import type { CleanRow } from "../clean/types.ts";
 import { fileNameFor, ingestDateFolder } from "../storage/names.ts";
-import { type ParquetCompression, type WrittenFile, writeParquetAtomically } from "./parquet-writer.ts";
+import type { ParquetStore } from "../storage/store.ts";
+import { encodeParquet, type ParquetCompression, type WrittenFile } from "./parquet-writer.ts";
 import { createRowBuffer, type RowBuffer } from "./row-buffer.ts";
 
 export interface PartitionSink {
@@ -16,12 +16,12 @@ export interface PartitionSink {
   /** Writes the buffered rows (one file per ingest date) and empties the buffers. */
   flush(): Promise<WrittenFile[]>;
   discard(): void;
-  /** Deletes files this sink wrote (a cycle refused for good); a missing file is no error. */
+  /** Deletes files this sink wrote (a cycle refused for good), by their `path`; a missing file is no error. */
   remove(paths: readonly string[]): Promise<void>;
 }
 
 export interface PartitionSinkOptions {
-  readonly parquetDir: string;
+  readonly store: ParquetStore;
   readonly topic: string;
   readonly partition: number;
   readonly compression: ParquetCompression;
@@ -32,6 +32,8 @@ export function createPartitionSink(options: PartitionSinkOptions): PartitionSin
   let rowCount = 0;
   let lastDay = Number.NaN;
   let lastFolder = "";
+  /** Key of each file written, by the `path` the cycle knows it by. */
+  const keys = new Map<string, string>();
 
   return {
     get rowCount() {
@@ -52,10 +54,22 @@ export function createPartitionSink(options: PartitionSinkOptions): PartitionSin
       rowCount++;
     },
     async flush() {
+      const { store } = options;
       const written: WrittenFile[] = [];
-      for (const [folder, buffer] of buffers) {
-        const name = fileNameFor(options.topic, options.partition, buffer.minOffset, buffer.maxOffset);
-        written.push(writeParquetAtomically(join(options.parquetDir, folder), name, buffer.columns(), options.compression));
+      try {
+        for (const [folder, buffer] of buffers) {
+          const key = `${folder}/${fileNameFor(options.topic, options.partition, buffer.minOffset, buffer.maxOffset)}`;
+          const bytes = encodeParquet(buffer.columns(), options.compression);
+          await store.put(key, bytes);
+          const file = { path: store.describe(key), key, rows: buffer.count, bytes: bytes.length };
+          keys.set(file.path, key);
+          written.push(file);
+        }
+      } catch (error) {
+        // The cycle never learns of the files put before the failure: take them back now (best
+        // effort; the next start's recovery removes them otherwise, as they are past the commit).
+        await Promise.all(written.map((file) => store.delete(keys.get(file.path) ?? file.path).catch(() => undefined)));
+        throw error;
       }
       buffers = new Map();
       rowCount = 0;
@@ -66,7 +80,7 @@ export function createPartitionSink(options: PartitionSinkOptions): PartitionSin
       rowCount = 0;
     },
     async remove(paths) {
-      await Promise.all(paths.map((path) => rm(path, { force: true })));
+      await Promise.all(paths.map((path) => options.store.delete(keys.get(path) ?? path)));
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The start of one input partition's work in this process: its transactional producer (which
  * fences the previous owner), the committed offset (read only after that), start-up recovery of
- * the partition's Parquet files, then a PartitionCycle that takes the partition's batches.
+ * the partition's Parquet files (in its folder or bucket), then a PartitionCycle that takes the partition's batches.
  *
  * A transactional producer per input partition (transactional id = group + topic + partition)
  * is what fences a zombie: whoever owns the partition next initialises the same id, which aborts
@@ -45,12 +45,12 @@ export async function startPartitionWorker(kafka: Kafka, settings: StreamSetting
     await producer.disconnect().catch(() => undefined);
     throw toKafkaError(error, "cannot read the committed offset", { topic, partition });
   }
-  const recovery = await recoverPartition(settings.parquetDir, topic, partition, committedOffset).catch(async (error) => {
+  const recovery = await recoverPartition(settings.store, topic, partition, committedOffset).catch(async (error) => {
     await producer.disconnect().catch(() => undefined);
     throw error;
   });
   for (const file of recovery.deleted) log.warn(`removed ${file}: written but never committed (partition ${partition}, committed offset ${committedOffset})`);
 
-  const sink = createPartitionSink({ parquetDir: settings.parquetDir, topic, partition, compression: settings.compression });
+  const sink = createPartitionSink({ store: settings.store, topic, partition, compression: settings.compression });
   return new PartitionCycle({ partition, settings, producer, sink, committedOffset, ...context });
 }

@@ -1,45 +1,47 @@
 /**
- * Start-up (and rebalance) recovery of the Parquet folder for one input partition: files whose
- * offsets are at or beyond the group's committed offset were written by a cycle that never
- * committed, so they go (the records will be processed again); leftover temporary files go too.
- * A file that straddles the committed offset cannot come from kstream's protocol: stop, loudly.
+ * Start-up (and rebalance) recovery of one input partition's Parquet files, in a folder or a
+ * bucket alike: files whose offsets are at or beyond the group's committed offset were written by
+ * a cycle that never committed, so they go (the records will be processed again); leftover
+ * temporary files of the partition go too (only a folder has them). A file that straddles the
+ * committed offset cannot come from kstream's protocol: stop, loudly. Runs only after the
+ * partition's transactional producer fenced the previous owner (partition-worker.ts).
  */
-import { readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { RecoveryError } from "../errors.ts";
-import { dateFolders, listParquetFiles } from "../storage/listing.ts";
-import { isTemporaryName } from "../storage/names.ts";
+import { listStoredFiles } from "../storage/listing.ts";
+import { INGEST_DATE_PREFIX, isTemporaryName } from "../storage/names.ts";
+import type { ParquetStore } from "../storage/store.ts";
 
 // The class lives in the error hierarchy; re-exported here, where it is thrown.
 export { RecoveryError };
 
 export interface RecoveryResult {
+  /** What was deleted, as a user finds it (paths or s3:// URLs). */
   readonly deleted: string[];
   readonly kept: number;
 }
 
-export async function recoverPartition(parquetDir: string, topic: string, partition: number, committedOffset: bigint): Promise<RecoveryResult> {
+export async function recoverPartition(store: ParquetStore, topic: string, partition: number, committedOffset: bigint): Promise<RecoveryResult> {
   const deleted: string[] = [];
   let kept = 0;
-  const prefix = `.${topic}+${partition}+`;
-  for (const folder of dateFolders(parquetDir)) {
-    for (const name of readdirSync(join(parquetDir, folder))) {
-      if (isTemporaryName(name) && name.startsWith(prefix)) {
-        rmSync(join(parquetDir, folder, name), { force: true });
-        deleted.push(join(parquetDir, folder, name));
-      }
+  const temporaryPrefix = `.${topic}+${partition}+`;
+  for (const object of await store.list(INGEST_DATE_PREFIX)) {
+    const name = object.key.split("/").at(-1) ?? "";
+    if (isTemporaryName(name) && name.startsWith(temporaryPrefix)) {
+      await store.delete(object.key);
+      deleted.push(store.describe(object.key));
     }
   }
-  for (const file of listParquetFiles(parquetDir)) {
+  for (const file of await listStoredFiles(store)) {
     if (file.topic !== topic || file.partition !== partition) continue;
     if (file.firstOffset >= committedOffset) {
-      rmSync(file.path, { force: true });
-      deleted.push(file.path);
+      await store.delete(file.key);
+      deleted.push(store.describe(file.key));
     } else if (file.lastOffset >= committedOffset) {
+      const where = store.describe(file.key);
       throw new RecoveryError(
-        `${file.path} holds offsets ${file.firstOffset}-${file.lastOffset} but the group committed ${committedOffset} for partition ${partition}: ` +
+        `${where} holds offsets ${file.firstOffset}-${file.lastOffset} but the group committed ${committedOffset} for partition ${partition}: ` +
           "the file straddles the commit point, which kstream never writes; move it away and check with recon",
-        { context: { path: file.path, partition, committedOffset } },
+        { context: { path: where, partition, committedOffset } },
       );
     } else {
       kept++;

@@ -6,6 +6,7 @@
 import type { CleanRules } from "../clean/types.ts";
 import type { KafkaCodecName } from "../kafka/codecs.ts";
 import type { TopicLayout } from "../kafka/topics.ts";
+import type { ParquetStore } from "../storage/store.ts";
 import type { ParquetCompression } from "./parquet-writer.ts";
 
 export interface StreamSettings {
@@ -13,7 +14,8 @@ export interface StreamSettings {
   readonly inputTopic: string;
   readonly stagingTopic: string;
   readonly deadLetterTopic: string;
-  readonly parquetDir: string;
+  /** Where the Parquet files go (clean.parquet_dir: a folder or an s3:// bucket). */
+  readonly store: ParquetStore;
   /** Parquet page compression (clean.compression, clean.compression_level). */
   readonly compression: ParquetCompression;
   /** Compression of the batches sent to the staging and dead-letter topics (clean.send_compression). */

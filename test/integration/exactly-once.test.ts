@@ -173,7 +173,7 @@ describe("a partition's new owner settles the previous owner's transaction first
     await open.sendOffsets({ consumerGroupId: group, topics: [{ topic: ws.topics.input, partitions: [{ partition: 0, offset: "5" }] }] });
 
     const context = createKafka(config, secrets, "fencing-test");
-    const settings = { ...streamSettings(config, context.retry), parquetDir };
+    const settings = streamSettings(config, context.retry);
     let previousCommit = "not tried";
     const worker = await startPartitionWorker(context.kafka, settings, 0, {
       readCommittedOffset: async () => {

@@ -59,13 +59,23 @@ export interface ExactlyOnceReport {
   rowWithoutStaging: string[];
 }
 
-/** Every input offset in exactly one Parquet row or dead letter; every row in exactly one committed staging message. */
-export async function checkExactlyOnce(topics: { input: string; staging: string; dead_letter: string }, parquetDir: string): Promise<ExactlyOnceReport> {
+/** A Parquet row's lineage: all the exactly-once check needs of it. */
+export type Lineage = Pick<ParquetRow, "source_partition" | "source_offset">;
+
+/**
+ * Every input offset in exactly one Parquet row or dead letter; every row in exactly one committed
+ * staging message. `readRows` reads the Parquet lineage (default: DuckDB over the local folder).
+ */
+export async function checkExactlyOnce(
+  topics: { input: string; staging: string; dead_letter: string },
+  parquetDir: string,
+  readRows: (parquetDir: string) => Promise<Lineage[]> = readParquetRows,
+): Promise<ExactlyOnceReport> {
   const [input, staging, deadLetters, rows] = await Promise.all([
     kcatConsume(topics.input),
     kcatConsume(topics.staging, { isolation: "read_committed" }),
     kcatConsume(topics.dead_letter, { isolation: "read_committed" }),
-    readParquetRows(parquetDir),
+    readRows(parquetDir),
   ]);
   const count = (keys: string[]) => {
     const counts = new Map<string, number>();

@@ -7,9 +7,10 @@
 import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
 import { ConfigError } from "../../../src/errors.ts";
-import { resolveS3Settings, S3Schema, type S3Table } from "../../../src/storage/s3-config.ts";
+import { parseParquetLocation } from "../../../src/storage/location.ts";
+import { resolveS3Settings, S3Schema, type S3Table, type S3Target } from "../../../src/storage/s3-config.ts";
 
-const table = (extra: Partial<S3Table> = {}): S3Table => v.parse(S3Schema, { bucket: "kstream", ...extra });
+const table = (extra: Partial<S3Table> = {}): S3Target => ({ ...v.parse(S3Schema, extra), bucket: "kstream" });
 const noFile = (path: string): string => {
   throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
 };
@@ -31,17 +32,22 @@ describe("the [s3] table", () => {
   });
 
   test("a secret written in the table itself is refused as an unknown key", () => {
-    expect(v.safeParse(S3Schema, { bucket: "kstream", secret_access_key: "x" }).success).toBe(false);
+    expect(v.safeParse(S3Schema, { secret_access_key: "x" }).success).toBe(false);
   });
 
   test("an endpoint with a path or no scheme is refused", () => {
-    expect(v.safeParse(S3Schema, { bucket: "kstream", endpoint: "127.0.0.1:9000" }).success).toBe(false);
-    expect(v.safeParse(S3Schema, { bucket: "kstream", endpoint: "http://127.0.0.1:9000/kstream" }).success).toBe(false);
-    expect(v.safeParse(S3Schema, { bucket: "kstream", endpoint: "http://127.0.0.1:9000" }).success).toBe(true);
+    expect(v.safeParse(S3Schema, { endpoint: "127.0.0.1:9000" }).success).toBe(false);
+    expect(v.safeParse(S3Schema, { endpoint: "http://127.0.0.1:9000/kstream" }).success).toBe(false);
+    expect(v.safeParse(S3Schema, { endpoint: "http://127.0.0.1:9000" }).success).toBe(true);
   });
 
-  test("a bucket name S3 would refuse is refused", () => {
-    expect(v.safeParse(S3Schema, { bucket: "Kstream_Data" }).success).toBe(false);
+  test("the bucket comes from clean.parquet_dir, and a name S3 would refuse is refused there", () => {
+    expect(v.safeParse(S3Schema, { bucket: "kstream" }).success).toBe(false);
+    expect(parseParquetLocation("s3://Kstream_Data/x")).toContain("is not a bucket name");
+    expect(parseParquetLocation("s3://kstream/a/b/")).toEqual({ kind: "s3", bucket: "kstream", prefix: "a/b/" });
+    expect(parseParquetLocation("s3://kstream")).toEqual({ kind: "s3", bucket: "kstream", prefix: "" });
+    expect(parseParquetLocation("gs://kstream/x")).toContain("only s3:// URLs");
+    expect(parseParquetLocation("out/parquet")).toEqual({ kind: "local", dir: "out/parquet" });
   });
 });
 

@@ -9,6 +9,7 @@ import { compactedFileNameFor, compactionManifestNameFor, fileNameFor, ingestDat
 import { writeParquetAtomically } from "../../../src/stream/parquet-writer.ts";
 import { createPartitionSink } from "../../../src/stream/partition-sink.ts";
 import { listParquetFiles } from "../../../src/storage/listing.ts";
+import { createLocalStore } from "../../../src/storage/local-store.ts";
 import { RecoveryError, recoverPartition } from "../../../src/stream/recovery.ts";
 import { createRowBuffer } from "../../../src/stream/row-buffer.ts";
 import { tempRoot } from "../helpers.ts";
@@ -121,7 +122,7 @@ describe("writing Parquet", () => {
 
   test("the sink writes one file per ingest date, named by the rows' min and max offsets", async () => {
     const dir = join(root, "sink");
-    const sink = createPartitionSink({ parquetDir: dir, topic: "t", partition: 0, compression: { codec: "snappy" } });
+    const sink = createPartitionSink({ store: createLocalStore(dir), topic: "t", partition: 0, compression: { codec: "snappy" } });
     const day1 = Date.UTC(2026, 0, 1, 23, 59);
     const day2 = Date.UTC(2026, 0, 2, 0, 1);
     sink.append(row(10n, { timestamp: day1 }));
@@ -150,7 +151,7 @@ describe("recovery", () => {
 
   test("files at or beyond the committed offset and temporary leftovers are deleted; committed files and other partitions stay", async () => {
     const dir = layout("recover", [[0, 0n, 99n], [0, 100n, 149n], [0, 150n, 199n], [1, 150n, 300n]], [`.${fileNameFor("t", 0, 200n, 250n)}.tmp`]);
-    const result = await recoverPartition(dir, "t", 0, 100n);
+    const result = await recoverPartition(createLocalStore(dir), "t", 0, 100n);
     expect(result.kept).toBe(1);
     expect(result.deleted.length).toBe(3);
     const left = readdirSync(join(dir, "ingest_date=2026-01-01")).sort();
@@ -159,12 +160,12 @@ describe("recovery", () => {
 
   test("a file straddling the committed offset stops recovery instead of deleting committed rows", async () => {
     const dir = layout("straddle", [[0, 90n, 110n]]);
-    expect(recoverPartition(dir, "t", 0, 100n)).rejects.toBeInstanceOf(RecoveryError);
+    expect(recoverPartition(createLocalStore(dir), "t", 0, 100n)).rejects.toBeInstanceOf(RecoveryError);
     expect(existsSync(join(dir, "ingest_date=2026-01-01", fileNameFor("t", 0, 90n, 110n)))).toBe(true);
   });
 
   test("a missing Parquet folder is an empty one", async () => {
-    expect(await recoverPartition(join(root, "nothing-here"), "t", 0, 0n)).toEqual({ deleted: [], kept: 0 });
+    expect(await recoverPartition(createLocalStore(join(root, "nothing-here")), "t", 0, 0n)).toEqual({ deleted: [], kept: 0 });
     expect(listParquetFiles(join(root, "nothing-here"))).toEqual([]);
   });
 });
