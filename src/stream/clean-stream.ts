@@ -63,7 +63,7 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
   const highWatermarks = new Map<number, bigint>();
   const metrics = createStreamMetrics({ counters, cycles: () => slots.ready(), highWatermarks, memory: () => process.memoryUsage() });
   const run: RunState = { counters, slots, highWatermarks, stop: new RunStop(), metrics, group: { state: "joining" } };
-  const server = options.serve && serveRun(options.serve, run);
+  const server = options.serve && serveRun(options.serve, run, settings.fileMaxAgeMs);
   try {
     return await cleanStream(kafka, settings, options, run);
   } finally {
@@ -71,8 +71,9 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
   }
 }
 
-function serveRun(address: ServeAddress, run: RunState): Listening {
-  const server = serveStream(address, run.metrics, () => judgeHealth({ stopping: run.stop.stopping, group: run.group, partitions: partitionViews(run.slots.all()) }));
+function serveRun(address: ServeAddress, run: RunState, fileMaxAgeMs: number): Listening {
+  const health = () => judgeHealth({ fileMaxAgeMs, stopping: run.stop.stopping, group: run.group, partitions: partitionViews(run.slots.all(), Date.now()) });
+  const server = serveStream(address, run.metrics, health);
   log.info(`serving ${server.url}/metrics and ${server.url}/healthz`);
   return server;
 }

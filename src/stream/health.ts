@@ -1,9 +1,10 @@
 /**
  * Whether a stream-clean process is doing its work, for `GET /healthz`: 200 while it is a member
- * of its group and every partition assigned to it has a working cycle (idle, open or committing),
- * 503 with the reason otherwise: still joining the group, rejoining after the consumer crashed, a
- * partition whose worker is starting or failed to start, a cycle broken (its commit in doubt) or
- * failed, or the run stopping. A member with no partitions (more members than partitions) is
+ * of its group and every partition assigned to it has a working cycle (idle; open, for no longer
+ * than clean.file_max_age and a grace; committing, for no longer than the grace), 503 with the
+ * reason otherwise: still joining the group, rejoining after the consumer crashed, a partition
+ * whose worker is starting or failed to start, a cycle stuck (its sends or its commit retried
+ * while the brokers are away), broken (its commit in doubt) or failed, or the run stopping. A member with no partitions (more members than partitions) is
  * healthy: nothing of its work is undone. Pure: the view is read from the slots by `partitionViews`.
  */
 import { describeError } from "../errors.ts";
@@ -25,9 +26,13 @@ export interface PartitionView {
   readonly cycle?: CycleState;
   /** Why the slot's start failed, or why the cycle takes no more work. */
   readonly error?: string;
+  /** Milliseconds the cycle has been in its state. */
+  readonly stateForMs?: number;
 }
 
 export interface HealthView {
+  /** clean.file_max_age: an open cycle older than this (and the grace) is not ending as it should. */
+  readonly fileMaxAgeMs: number;
   readonly stopping: boolean;
   readonly group: GroupView;
   readonly partitions: readonly PartitionView[];
@@ -41,7 +46,12 @@ export interface Health {
   readonly partitions: Readonly<Record<string, string>>;
 }
 
-const WORKING: ReadonlySet<CycleState> = new Set(["idle", "open", "committing"]);
+/**
+ * How long a cycle may be committing, or open past clean.file_max_age, before it counts as stuck.
+ * A commit takes well under a second (a Parquet write and fsync, two requests); longer means the
+ * brokers are retried (kafka.retry_limit), not that the work is done.
+ */
+export const STUCK_AFTER_MS = 10_000;
 
 export function judgeHealth(view: HealthView): Health {
   const problems: string[] = [];
@@ -50,7 +60,7 @@ export function judgeHealth(view: HealthView): Health {
   if (view.group.state === "rejoining") problems.push(`rejoining the consumer group after: ${view.group.error}`);
   const partitions: Record<string, string> = {};
   for (const p of [...view.partitions].sort((a, b) => a.partition - b.partition)) {
-    const problem = partitionProblem(p);
+    const problem = partitionProblem(p, view.fileMaxAgeMs);
     partitions[p.partition] = problem === undefined ? "working" : oneLine(problem);
     if (problem) problems.push(`partition ${p.partition}: ${problem}`);
   }
@@ -59,7 +69,7 @@ export function judgeHealth(view: HealthView): Health {
 
 const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, " ");
 
-function partitionProblem(p: PartitionView): string | undefined {
+function partitionProblem(p: PartitionView, fileMaxAgeMs: number): string | undefined {
   const why = p.error === undefined ? "" : `: ${p.error}`;
   switch (p.slot) {
     case "starting":
@@ -69,26 +79,31 @@ function partitionProblem(p: PartitionView): string | undefined {
     case "retiring":
       return "being replaced";
     case "ready":
-      if (p.cycle === undefined || WORKING.has(p.cycle)) return undefined;
+      if (p.cycle === undefined || p.cycle === "idle") return undefined;
+      if (p.cycle === "open") return (p.stateForMs ?? 0) > fileMaxAgeMs + STUCK_AFTER_MS ? `open for ${seconds(p.stateForMs!)}, past clean.file_max_age: its sends or its end are being retried` : undefined;
+      if (p.cycle === "committing") return (p.stateForMs ?? 0) > STUCK_AFTER_MS ? `committing for ${seconds(p.stateForMs!)}: its commit is being retried` : undefined;
       if (p.cycle === "broken") return `commit in doubt, restarting from the committed offset${why}`;
       if (p.cycle === "failed") return `commit refused${why}`;
       return "closed";
   }
 }
 
+const seconds = (ms: number): string => `${Math.round(ms / 1000)} s`;
+
 /** What a cycle shows the health check. */
 export interface HealthCycle {
   readonly state: CycleState;
+  readonly stateSince: number;
   readonly failure: Error | undefined;
 }
 
-/** The view of the current slots: each slot's state, its cycle's when ready, and the error behind either. */
-export function partitionViews(slots: readonly Slot<HealthCycle>[]): PartitionView[] {
+/** The view of the current slots at `now`: each slot's state, its cycle's when ready (and for how long), and the error behind either. */
+export function partitionViews(slots: readonly Slot<HealthCycle>[], now: number): PartitionView[] {
   return slots.map((slot) => {
     const cycle = slot.worker;
     if (slot.state === "failed") return { partition: slot.partition, slot: slot.state, error: describeError(slot.error) };
     if (!cycle) return { partition: slot.partition, slot: slot.state };
     const failure = cycle.failure === undefined ? {} : { error: describeError(cycle.failure) };
-    return { partition: slot.partition, slot: slot.state, cycle: cycle.state, ...failure };
+    return { partition: slot.partition, slot: slot.state, cycle: cycle.state, stateForMs: now - cycle.stateSince, ...failure };
   });
 }

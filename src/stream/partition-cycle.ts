@@ -62,6 +62,8 @@ export class PartitionCycle {
   readonly #crashPoint: (point: CrashPoint) => void;
   readonly #events: CycleEvents;
   #state: CycleState = "idle";
+  /** When the cycle entered its state (the `now` clock). */
+  #stateSince: number;
   #transaction: ProducerTransaction | undefined;
   #sends = new SendChain(MAX_SENDS_IN_FLIGHT);
   /**
@@ -84,12 +86,17 @@ export class PartitionCycle {
     this.#now = options.now ?? Date.now;
     this.#crashPoint = options.crashPoint ?? crashPoint;
     this.#events = options.events ?? IGNORED_EVENTS;
+    this.#stateSince = this.#now();
     this.#offsetToCommit = options.committedOffset;
     this.#committedOffset = options.committedOffset;
   }
 
   get state(): CycleState {
     return this.#state;
+  }
+  /** When the cycle entered its current state, on the `now` clock (Date.now unless a test gives its own). */
+  get stateSince(): number {
+    return this.#stateSince;
   }
   get offsetToCommit(): bigint {
     return this.#offsetToCommit;
@@ -177,7 +184,7 @@ export class PartitionCycle {
     this.#transaction = undefined;
     this.#offsetToCommit = this.#committedOffset;
     if (this.#state === "open") {
-      this.#state = transition(this.#state, "idle", this.partition);
+      this.#moveTo("idle");
       this.#events.aborted("dropped");
     }
     if (open) await open.abort().catch((error) => log.debug(`partition ${this.partition}: abort after rebalance: ${(error as Error).message}`));
@@ -185,8 +192,14 @@ export class PartitionCycle {
 
   async close(): Promise<void> {
     if (this.#state === "closed") return;
-    this.#state = transition(this.#state, "closed", this.partition);
+    this.#moveTo("closed");
     await this.#options.producer.disconnect();
+  }
+
+  /** Every change of state goes through here: the table allows it, and its time is noted. */
+  #moveTo(to: CycleState): void {
+    this.#state = transition(this.#state, to, this.partition);
+    this.#stateSince = this.#now();
   }
 
   #refuseWhenDone(): void {
@@ -200,7 +213,7 @@ export class PartitionCycle {
     } catch (error) {
       throw toKafkaError(error, "cannot begin a transaction", { topic: this.#options.settings.inputTopic, partition: this.partition });
     }
-    this.#state = transition(this.#state, "open", this.partition);
+    this.#moveTo("open");
     this.#openedAt = this.#now();
     this.#messages = 0;
     this.#sends = new SendChain(MAX_SENDS_IN_FLIGHT);
@@ -248,7 +261,7 @@ export class PartitionCycle {
   async #end(): Promise<void> {
     const open = this.#transaction!;
     const { settings, sink, counters } = this.#options;
-    this.#state = transition(this.#state, "committing", this.partition);
+    this.#moveTo("committing");
     const endedAt = this.#now();
     let written: string[] = [];
     let bytes = 0;
@@ -269,7 +282,7 @@ export class PartitionCycle {
     }
     this.#transaction = undefined;
     this.#committedOffset = this.#offsetToCommit;
-    this.#state = transition(this.#state, "idle", this.partition);
+    this.#moveTo("idle");
     counters.files += written.length;
     counters.commits++;
     this.#events.committed((this.#now() - endedAt) / 1000, { files: written.length, bytes });
@@ -288,13 +301,13 @@ export class PartitionCycle {
       // its outcome is unknown and the files stay. The next producer with this transactional id
       // completes or aborts the transaction, and recovery then keeps the files if the offset was
       // committed and removes them if not.
-      this.#state = transition(this.#state, "broken", this.partition);
+      this.#moveTo("broken");
       this.#events.aborted("in_doubt");
       return this.#failure;
     }
     // Refused for good (fenced by a new owner, a full disk): never committed. Remove the files
     // now rather than leave them to the next owner's recovery, which may already have run.
-    this.#state = transition(this.#state, "failed", this.partition);
+    this.#moveTo("failed");
     this.#events.aborted("refused");
     await this.#options.sink.remove(written);
     await open.abort().catch(() => undefined);

@@ -1,12 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { KafkaError } from "../../../src/errors.ts";
 import type { CycleState } from "../../../src/stream/cycle-states.ts";
-import { type HealthCycle, type HealthView, judgeHealth, partitionViews } from "../../../src/stream/health.ts";
+import { type HealthCycle, type HealthView, judgeHealth, partitionViews, STUCK_AFTER_MS } from "../../../src/stream/health.ts";
 import { Slots } from "../../../src/stream/slots.ts";
 
 const member = { state: "member" } as const;
 const working = (partition: number, cycle: CycleState = "idle") => ({ partition, slot: "ready", cycle }) as const;
-const view = (partial: Partial<HealthView>): HealthView => ({ stopping: false, group: member, partitions: [], ...partial });
+const view = (partial: Partial<HealthView>): HealthView => ({ fileMaxAgeMs: 30_000, stopping: false, group: member, partitions: [], ...partial });
 
 describe("stream-clean's health", () => {
   test("is 200 while every assigned partition's cycle is idle, open or committing", () => {
@@ -54,6 +54,18 @@ describe("stream-clean's health", () => {
     });
   });
 
+  test("a cycle open past file_max_age plus the grace, or committing past the grace, is stuck: 503 saying for how long", () => {
+    const within = judgeHealth(view({ partitions: [{ ...working(0, "open"), stateForMs: 30_000 + STUCK_AFTER_MS }, { ...working(1, "committing"), stateForMs: STUCK_AFTER_MS }] }));
+    expect(within.status).toBe(200);
+    const stuck = judgeHealth(view({ partitions: [{ ...working(0, "open"), stateForMs: 41_000 }, { ...working(1, "committing"), stateForMs: 12_400 }, { ...working(2, "idle"), stateForMs: 3_600_000 }] }));
+    expect(stuck.status).toBe(503);
+    expect(stuck.partitions).toEqual({
+      0: "open for 41 s, past clean.file_max_age: its sends or its end are being retried",
+      1: "committing for 12 s: its commit is being retried",
+      2: "working",
+    });
+  });
+
   test("is 503 while the run stops, whatever the partitions", () => {
     expect(judgeHealth(view({ stopping: true, partitions: [working(0)] }))).toMatchObject({ status: 503, reason: "stopping" });
   });
@@ -67,15 +79,15 @@ describe("stream-clean's health", () => {
 describe("the health view of the slots", () => {
   test("shows each slot's state, a ready slot's cycle and the error behind a failed start or a broken cycle", async () => {
     const slots = new Slots<HealthCycle>();
-    const broken: HealthCycle = { state: "broken", failure: new KafkaError("cannot commit the cycle") };
-    slots.start(0, Promise.resolve({ state: "open", failure: undefined }));
+    const broken: HealthCycle = { state: "broken", stateSince: 9_000, failure: new KafkaError("cannot commit the cycle") };
+    slots.start(0, Promise.resolve({ state: "open", stateSince: 4_000, failure: undefined }));
     slots.start(1, Promise.resolve(broken));
     slots.start(2, Promise.reject(new KafkaError("cannot start the transactional producer")));
     const starting = slots.start(3, new Promise<HealthCycle>(() => {}));
     await Promise.all(slots.all().filter((slot) => slot !== starting).map((slot) => slot.settled));
-    expect(partitionViews(slots.all())).toEqual([
-      { partition: 0, slot: "ready", cycle: "open" },
-      { partition: 1, slot: "ready", cycle: "broken", error: "cannot commit the cycle" },
+    expect(partitionViews(slots.all(), 10_000)).toEqual([
+      { partition: 0, slot: "ready", cycle: "open", stateForMs: 6_000 },
+      { partition: 1, slot: "ready", cycle: "broken", stateForMs: 1_000, error: "cannot commit the cycle" },
       { partition: 2, slot: "failed", error: "cannot start the transactional producer" },
       { partition: 3, slot: "starting" },
     ]);

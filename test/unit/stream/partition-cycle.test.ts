@@ -243,6 +243,17 @@ describe("a partition cycle", () => {
     expect(counters).toMatchObject({ read: 6, read_again: 4, cleaned: 6 });
   });
 
+  test("notes when it entered each state, on its clock", async () => {
+    const { cycle, advance, now } = setUp();
+    expect(cycle.stateSince).toBe(1_000);
+    advance(500);
+    await cycle.process(messages(0, 2));
+    expect(cycle.stateSince).toBe(1_500);
+    advance(500);
+    await cycle.flushIfDue(now(), true);
+    expect([cycle.state, cycle.stateSince]).toEqual(["idle", 2_000]);
+  });
+
   test("a closed cycle disconnects its producer and refuses records", async () => {
     const { cycle, producer } = setUp();
     await cycle.close();
