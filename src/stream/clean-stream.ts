@@ -55,6 +55,8 @@ interface RunState {
   readonly stop: RunStop;
   readonly metrics: StreamMetrics;
   group: GroupView;
+  /** When the consumer's last fetch was answered (Date.now), for health. */
+  lastFetchAt: number | undefined;
 }
 
 export async function runCleanStream(kafka: Kafka, settings: StreamSettings, options: CleanStreamOptions): Promise<CleanStreamSummary> {
@@ -62,7 +64,7 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
   const slots = new Slots<PartitionCycle>();
   const highWatermarks = new Map<number, bigint>();
   const metrics = createStreamMetrics({ counters, cycles: () => slots.ready(), highWatermarks, memory: () => process.memoryUsage() });
-  const run: RunState = { counters, slots, highWatermarks, stop: new RunStop(), metrics, group: { state: "joining" } };
+  const run: RunState = { counters, slots, highWatermarks, stop: new RunStop(), metrics, group: { state: "joining" }, lastFetchAt: undefined };
   const server = options.serve && serveRun(options.serve, run, settings.fileMaxAgeMs);
   try {
     return await cleanStream(kafka, settings, options, run);
@@ -72,7 +74,11 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
 }
 
 function serveRun(address: ServeAddress, run: RunState, fileMaxAgeMs: number): Listening {
-  const health = () => judgeHealth({ fileMaxAgeMs, stopping: run.stop.stopping, group: run.group, partitions: partitionViews(run.slots.all(), Date.now()) });
+  const health = () => {
+    const now = Date.now();
+    const sinceLastFetchMs = run.lastFetchAt === undefined ? {} : { sinceLastFetchMs: now - run.lastFetchAt };
+    return judgeHealth({ fileMaxAgeMs, stopping: run.stop.stopping, group: run.group, ...sinceLastFetchMs, partitions: partitionViews(run.slots.all(), now) });
+  };
   const server = serveStream(address, run.metrics, health);
   log.info(`serving ${server.url}/metrics and ${server.url}/healthz`);
   return server;
@@ -112,6 +118,7 @@ async function cleanStream(kafka: Kafka, settings: StreamSettings, options: Clea
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     restarts.recovered();
     run.group = { state: "member" };
+    run.lastFetchAt = Date.now();
     const partitions = event.payload.memberAssignment[topic] ?? [];
     membership.assign(partitions);
     log.info(`assigned partitions [${partitions.join(", ")}] of ${topic}`);
@@ -119,6 +126,9 @@ async function cleanStream(kafka: Kafka, settings: StreamSettings, options: Clea
   consumer.on(consumer.events.CRASH, (event) => {
     if (!event.payload.restart) stop.fail(event.payload.error);
     else run.group = { state: "rejoining", error: describeError(event.payload.error) };
+  });
+  consumer.on(consumer.events.FETCH, () => {
+    run.lastFetchAt = Date.now();
   });
   consumer.on(consumer.events.END_BATCH_PROCESS, hiddenOnlyFetchHandler({ topic, slots, membership, stop, targets }));
 

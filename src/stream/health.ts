@@ -3,7 +3,8 @@
  * of its group and every partition assigned to it has a working cycle (idle; open, for no longer
  * than clean.file_max_age and a grace; committing, for no longer than the grace), 503 with the
  * reason otherwise: still joining the group, rejoining after the consumer crashed, a partition
- * whose worker is starting or failed to start, a cycle stuck (its sends or its commit retried
+ * whose worker is starting or failed to start, no fetch answered for a while (the brokers are
+ * away: kafkajs retries rather than crashes, so nothing else may show it), a cycle stuck (its sends or its commit retried
  * while the brokers are away), broken (its commit in doubt) or failed, or the run stopping. A member with no partitions (more members than partitions) is
  * healthy: nothing of its work is undone. Pure: the view is read from the slots by `partitionViews`.
  */
@@ -35,6 +36,8 @@ export interface HealthView {
   readonly fileMaxAgeMs: number;
   readonly stopping: boolean;
   readonly group: GroupView;
+  /** Milliseconds since the consumer's last fetch was answered (an empty one too); undefined before the first. */
+  readonly sinceLastFetchMs?: number;
   readonly partitions: readonly PartitionView[];
 }
 
@@ -47,7 +50,8 @@ export interface Health {
 }
 
 /**
- * How long a cycle may be committing, or open past clean.file_max_age, before it counts as stuck.
+ * How long a cycle may be committing, or open past clean.file_max_age, or the consumer go without
+ * a fetch answered, before it counts as stuck.
  * A commit takes well under a second (a Parquet write and fsync, two requests); longer means the
  * brokers are retried (kafka.retry_limit), not that the work is done.
  */
@@ -58,6 +62,10 @@ export function judgeHealth(view: HealthView): Health {
   if (view.stopping) problems.push("stopping");
   if (view.group.state === "joining") problems.push("joining the consumer group (no partitions assigned yet)");
   if (view.group.state === "rejoining") problems.push(`rejoining the consumer group after: ${view.group.error}`);
+  // A fetch returns at least every fetch wait (500 ms) even with nothing to read: silence is an outage.
+  if (view.group.state === "member" && view.partitions.length > 0 && (view.sinceLastFetchMs ?? 0) > STUCK_AFTER_MS) {
+    problems.push(`no fetch answered for ${seconds(view.sinceLastFetchMs!)} (the brokers are being retried)`);
+  }
   const partitions: Record<string, string> = {};
   for (const p of [...view.partitions].sort((a, b) => a.partition - b.partition)) {
     const problem = partitionProblem(p, view.fileMaxAgeMs);

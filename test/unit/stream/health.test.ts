@@ -66,6 +66,17 @@ describe("stream-clean's health", () => {
     });
   });
 
+  test("is 503 when no fetch has been answered for longer than the grace, even with every cycle idle", () => {
+    expect(judgeHealth(view({ sinceLastFetchMs: STUCK_AFTER_MS, partitions: [working(0)] })).status).toBe(200);
+    expect(judgeHealth(view({ sinceLastFetchMs: 25_000, partitions: [working(0)] }))).toMatchObject({
+      status: 503,
+      reason: "no fetch answered for 25 s (the brokers are being retried)",
+      partitions: { 0: "working" },
+    });
+    // A member with nothing assigned fetches nothing: that is no outage.
+    expect(judgeHealth(view({ sinceLastFetchMs: 25_000 })).status).toBe(200);
+  });
+
   test("is 503 while the run stops, whatever the partitions", () => {
     expect(judgeHealth(view({ stopping: true, partitions: [working(0)] }))).toMatchObject({ status: 503, reason: "stopping" });
   });
