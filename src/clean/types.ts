@@ -37,7 +37,8 @@ export interface CleanRow {
  * record timestamp that is not an integer within the range of a JavaScript Date (a producer may
  * set any int64): such a record could be neither dated in Parquet nor given a staging window.
  */
-export type DeadLetterReason = "invalid_json" | "not_an_object" | "invalid_id" | "invalid_timestamp";
+export const DEAD_LETTER_REASONS = ["invalid_json", "not_an_object", "invalid_id", "invalid_timestamp"] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 export interface DeadLetterVerdict {
   readonly reason: DeadLetterReason;

@@ -8,6 +8,8 @@
 import type { ArgDef, PositionalArgDef, StringArgDef } from "citty";
 import type { ConfigOverrides } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
+import { UsageError } from "../errors.ts";
+import type { ServeAddress } from "../prometheus/listen.ts";
 import { type FlagOverrides, numberFlag } from "./shared.ts";
 
 /** "produce.rate": a config section and one of its keys. */
@@ -91,4 +93,18 @@ function isOverride(decl: FlagDecl): decl is OverrideFlag {
 function splitKey(key: ConfigKey): [string, string] {
   const dot = key.indexOf(".");
   return [key.slice(0, dot), key.slice(dot + 1)];
+}
+
+/** `--serve PORT` and `--host ADDRESS`, for every command that serves /metrics and /healthz (metrics, stream-clean). */
+export const serveFlags = {
+  serve: { type: "string", description: "serve /metrics (Prometheus) and /healthz over HTTP on this port (0: any free port)", valueHint: "PORT" },
+  host: { type: "string", description: "address --serve listens on", default: "127.0.0.1", valueHint: "ADDRESS" },
+} as const satisfies Record<string, ArgDef>;
+
+/** Where --serve listens, or undefined without --serve. */
+export function serveAddress(values: { readonly serve?: string | undefined; readonly host?: string | undefined }): ServeAddress | undefined {
+  const port = numberFlag(values.serve, "serve", { integer: true, min: 0 });
+  if (port === undefined) return undefined;
+  if (port > 65_535) throw new UsageError(`--serve expects a port from 0 to 65535, got "${values.serve}"`);
+  return { hostname: values.host ?? "127.0.0.1", port };
 }

@@ -16,6 +16,7 @@ import type { BreachReport, MetricsReport } from "../metrics/types.ts";
 import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { whenShutdown } from "../ui/shutdown.ts";
+import { serveAddress, serveFlags } from "./flags.ts";
 import { commonArgs, jsonArg, numberFlag, repeatedFlag, startCommand } from "./shared.ts";
 
 export const metricsCommand = defineCommand({
@@ -28,8 +29,7 @@ export const metricsCommand = defineCommand({
     ...jsonArg,
     prometheus: { type: "boolean", description: "Prometheus text exposition format on stdout", default: false },
     watch: { type: "string", description: "refresh every SECONDS until Ctrl-C", valueHint: "SECONDS" },
-    serve: { type: "string", description: "serve /metrics (Prometheus) and /healthz over HTTP on this port", valueHint: "PORT" },
-    host: { type: "string", description: "address --serve listens on", default: "127.0.0.1", valueHint: "ADDRESS" },
+    ...serveFlags,
     interval: { type: "string", description: "seconds between the two samples rates come from", default: "1", valueHint: "SECONDS" },
     timeout: { type: "string", description: "give up when the brokers have not answered within SECONDS", default: "10", valueHint: "SECONDS" },
     "status-window": { type: "string", description: "seconds of samples a group's status (OK/LAGGING/STALLED/STOPPED) is judged over", default: "60", valueHint: "SECONDS" },
@@ -43,8 +43,8 @@ export const metricsCommand = defineCommand({
     const { config, secrets } = startCommand(args);
     if (args.json && args.prometheus) throw new UsageError("--json and --prometheus exclude each other");
     const watchSeconds = numberFlag(args.watch, "watch", { min: 0.1 });
-    const servePort = numberFlag(args.serve, "serve", { integer: true, min: 0 });
-    if (servePort !== undefined && (watchSeconds !== undefined || args.json || args.prometheus)) {
+    const serve = serveAddress(args);
+    if (serve !== undefined && (watchSeconds !== undefined || args.json || args.prometheus)) {
       throw new UsageError("--serve answers /metrics itself: it takes no --watch, --json or --prometheus");
     }
     const thresholds: Thresholds = {
@@ -71,8 +71,8 @@ export const metricsCommand = defineCommand({
       thresholds,
     });
     try {
-      if (servePort !== undefined) {
-        const server = serveMetrics(observer, { hostname: args.host, port: servePort, thresholds: hasThresholds(thresholds) });
+      if (serve !== undefined) {
+        const server = serveMetrics(observer, { ...serve, thresholds: hasThresholds(thresholds) });
         log.info(`serving ${server.url}/metrics and ${server.url}/healthz until Ctrl-C`);
         await whenShutdown();
         await server.stop();

@@ -1,7 +1,8 @@
 /**
  * `kstream stream-clean`: consume the input topic as a consumer group and clean it into Parquet,
  * staging and dead letters, exactly once. Follows the topic until SIGINT/SIGTERM, or with
- * --until-caught-up stops at the end offsets seen at start (for cron and CI).
+ * --until-caught-up stops at the end offsets seen at start (for cron and CI). With --serve, the
+ * process answers /metrics and /healthz about itself while it runs.
  */
 import { defineCommand } from "citty";
 import { durationMs } from "../config/duration.ts";
@@ -14,7 +15,7 @@ import type { StreamSettings } from "../stream/types.ts";
 import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { formatCount } from "../ui/progress.ts";
-import { defineFlags, numberValue, overrideFlag } from "./flags.ts";
+import { defineFlags, numberValue, overrideFlag, serveAddress, serveFlags } from "./flags.ts";
 import { commonArgs, configuredParquetStore, jsonArg, restartWithHeapTarget, startCommand } from "./shared.ts";
 
 export const streamCleanFlags = defineFlags({
@@ -27,6 +28,7 @@ export const streamCleanFlags = defineFlags({
     numberValue({ integer: true, min: 1 }),
   ),
   "file-max-age": overrideFlag("clean.file_max_age", { type: "string", description: 'close a Parquet file this long after its first row ("30s")', valueHint: "DURATION" }),
+  ...serveFlags,
 });
 
 export const streamCleanCommand = defineCommand({
@@ -38,9 +40,10 @@ export const streamCleanCommand = defineCommand({
   },
   async run({ args }) {
     const { config, secrets } = startCommand(args, streamCleanFlags.overrides(args));
+    const serve = serveAddress(args);
     restartWithHeapTarget(config.clean.heap_target_mb);
     const context = createKafka(config, secrets, "clean");
-    const summary = await runCleanStream(context.kafka, streamSettings(config, context.retry), { untilCaughtUp: args["until-caught-up"] });
+    const summary = await runCleanStream(context.kafka, streamSettings(config, context.retry), { untilCaughtUp: args["until-caught-up"], ...(serve && { serve }) });
     log.success(describeSummary(summary));
     if (args.json) await writeStdout(toJson(summary));
     return ExitCode.ok;

@@ -1,23 +1,14 @@
 /**
- * The metrics report in the Prometheus text exposition format (version 0.0.4): one family per
- * metric with `# HELP` and `# TYPE` before its samples, every family's samples together, label
- * values escaped, names in the `kstream_<subject>_<what>` style of kafka_exporter. Unknown values
- * (lag in seconds that could not be read) are left out rather than written as NaN. A group's
- * status is a state set (one sample per status, 1 for the current one), so alerts can match
+ * The metrics report in the Prometheus text exposition format (prometheus/text.ts writes it), all
+ * gauges, names in the `kstream_<subject>_<what>` style of kafka_exporter. Unknown values (lag in
+ * seconds that could not be read) are left out rather than written as NaN. A group's status is a
+ * state set (one sample per status, 1 for the current one), so alerts can match
  * `kstream_consumergroup_status{status="STALLED"} == 1`.
  */
+import { type Family, formatFamilies } from "../prometheus/text.ts";
 import { GROUP_STATUSES, type MetricsReport } from "./types.ts";
 
-export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
-
-type Labels = Readonly<Record<string, string | number>>;
-type Samples = readonly (readonly [Labels, number | null | boolean])[];
-
-interface Family {
-  readonly name: string;
-  readonly help: string;
-  readonly samples: Samples;
-}
+export { PROMETHEUS_CONTENT_TYPE } from "../prometheus/text.ts";
 
 export function formatPrometheus(report: MetricsReport): string {
   const { cluster, topics, groups, breaches } = report;
@@ -97,31 +88,5 @@ export function formatPrometheus(report: MetricsReport): string {
       samples: breaches.map((b) => [{ check: b.check, group: b.group ?? "", topic: b.topic ?? "" }, 1]),
     },
   ];
-  return families.map(formatFamily).join("");
+  return formatFamilies(families);
 }
-
-function formatFamily(family: Family): string {
-  const lines = [`# HELP ${family.name} ${escapeHelp(family.help)}`, `# TYPE ${family.name} gauge`];
-  for (const [labels, value] of family.samples) {
-    if (value === null) continue;
-    lines.push(`${family.name}${formatLabels(labels)} ${formatValue(value)}`);
-  }
-  return `${lines.join("\n")}\n`;
-}
-
-function formatLabels(labels: Labels): string {
-  const entries = Object.entries(labels);
-  if (entries.length === 0) return "";
-  return `{${entries.map(([name, value]) => `${name}="${escapeLabelValue(String(value))}"`).join(",")}}`;
-}
-
-function formatValue(value: number | boolean): string {
-  if (typeof value === "boolean") return value ? "1" : "0";
-  if (Number.isNaN(value)) return "NaN";
-  if (!Number.isFinite(value)) return value > 0 ? "+Inf" : "-Inf";
-  return String(value);
-}
-
-/** Label values escape backslash, double quote and line feed; HELP text only backslash and line feed. */
-export const escapeLabelValue = (value: string): string => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-const escapeHelp = (text: string): string => text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");

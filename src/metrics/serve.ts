@@ -5,6 +5,7 @@
  * Prometheus to scrape kstream directly and for a load balancer or orchestrator to probe it.
  */
 import { describeError } from "../errors.ts";
+import { type Listening, listen } from "../prometheus/listen.ts";
 import { log } from "../ui/log.ts";
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "./format-prometheus.ts";
 import type { Observer } from "./run.ts";
@@ -16,39 +17,29 @@ export interface ServeOptions {
   readonly thresholds: boolean;
 }
 
-export function serveMetrics(observer: Observer, options: ServeOptions): { url: string; stop(): Promise<void> } {
-  const server = Bun.serve({
-    hostname: options.hostname,
-    port: options.port,
-    // A scrape waits for the report (bounded by --timeout), not Bun's 10 s idle default.
-    idleTimeout: 0,
-    fetch: async (request) => {
-      const path = new URL(request.url).pathname;
-      if (request.method !== "GET" && request.method !== "HEAD") return new Response("only GET\n", { status: 405, headers: { allow: "GET, HEAD" } });
-      if (path === "/metrics") {
-        try {
-          return new Response(formatPrometheus(await observer.observe()), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } });
-        } catch (error) {
-          log.warn(`scrape failed: ${describeError(error)}`);
-          return new Response(`# scrape failed: ${describeError(error).replace(/\n/g, " ")}\n`, { status: 503, headers: { "content-type": PROMETHEUS_CONTENT_TYPE } });
-        }
+/** Throws a UsageError when the address cannot be listened on (prometheus/listen.ts). */
+export function serveMetrics(observer: Observer, options: ServeOptions): Listening {
+  return listen(options, {
+    "/metrics": async () => {
+      try {
+        return new Response(formatPrometheus(await observer.observe()), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } });
+      } catch (error) {
+        log.warn(`scrape failed: ${describeError(error)}`);
+        return new Response(`# scrape failed: ${describeError(error).replace(/\n/g, " ")}\n`, { status: 503, headers: { "content-type": PROMETHEUS_CONTENT_TYPE } });
       }
-      if (path === "/healthz") {
-        try {
-          if (options.thresholds) {
-            const report = await observer.observe();
-            const body = { brokers: report.cluster.brokers.length, controller_id: report.cluster.controller_id, breaches: report.breaches };
-            return Response.json({ status: report.breaches.length ? "breached" : "ok", ...body }, { status: report.breaches.length ? 503 : 200 });
-          }
-          const health = await observer.health();
-          return Response.json({ status: "ok", brokers: health.brokers, controller_id: health.controllerId });
-        } catch (error) {
-          return Response.json({ status: "unavailable", error: describeError(error) }, { status: 503 });
+    },
+    "/healthz": async () => {
+      try {
+        if (options.thresholds) {
+          const report = await observer.observe();
+          const body = { brokers: report.cluster.brokers.length, controller_id: report.cluster.controller_id, breaches: report.breaches };
+          return Response.json({ status: report.breaches.length ? "breached" : "ok", ...body }, { status: report.breaches.length ? 503 : 200 });
         }
+        const health = await observer.health();
+        return Response.json({ status: "ok", brokers: health.brokers, controller_id: health.controllerId });
+      } catch (error) {
+        return Response.json({ status: "unavailable", error: describeError(error) }, { status: 503 });
       }
-      return new Response("not found: try /metrics or /healthz\n", { status: 404 });
     },
   });
-  const url = `http://${options.hostname.includes(":") ? `[${options.hostname}]` : options.hostname}:${server.port}`;
-  return { url, stop: () => server.stop(true) };
 }

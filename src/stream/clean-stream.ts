@@ -4,29 +4,36 @@
  * offset). This file is the wiring: the admin and the consumer, the batch handler, and the run's
  * start and end. The concerns it wires live apart: membership.ts (assignments, restarts) over
  * slots.ts (per-partition starts), clock.ts (age-based ends, the caught-up check),
- * memory-budget.ts, graceful-stop.ts.
+ * memory-budget.ts, graceful-stop.ts; with `--serve`, the process's own metrics and health
+ * (stream-metrics.ts, health.ts, serve.ts) are read from the same state.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
-import { KafkaError, KstreamError } from "../errors.ts";
+import { describeError, KafkaError, KstreamError } from "../errors.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import { committedOffsets, partitionBounds } from "../kafka/offsets.ts";
 import { boundedRetries, retryWhileRetriable } from "../kafka/retry.ts";
 import { ensureTopics } from "../kafka/topics.ts";
+import type { Listening, ServeAddress } from "../prometheus/listen.ts";
 import { log } from "../ui/log.ts";
 import { createProgress } from "../ui/progress.ts";
 import { shutdownSignal } from "../ui/shutdown.ts";
 import { TICK_MS, allCommitted, caughtUpPoll, commitWatch, lag, reachedTarget, startClock } from "./clock.ts";
 import { RunStop, type StoppedBy, stopGracefully } from "./graceful-stop.ts";
+import { type GroupView, judgeHealth, partitionViews } from "./health.ts";
 import { type Membership, createMembership } from "./membership.ts";
 import { enforceMemoryBudget } from "./memory-budget.ts";
 import type { PartitionCycle } from "./partition-cycle.ts";
 import { startPartitionWorker } from "./partition-worker.ts";
+import { serveStream } from "./serve.ts";
 import { Slots } from "./slots.ts";
+import { createStreamMetrics, type StreamMetrics } from "./stream-metrics.ts";
 import type { OutputPartitions, StreamCounters, StreamSettings } from "./types.ts";
 
 export interface CleanStreamOptions {
   /** Stop once everything up to the end offsets seen at start is committed (by the whole group). */
   readonly untilCaughtUp: boolean;
+  /** Serve /metrics and /healthz there while the run lasts (listening before anything connects). */
+  readonly serve?: ServeAddress;
 }
 
 export interface CleanStreamSummary extends StreamCounters {
@@ -40,26 +47,67 @@ export interface CleanStreamSummary extends StreamCounters {
 /** Pause before starting a partition's worker again after its producer could not start. */
 const WORKER_START_PAUSE_MS = 1_000;
 
+/** The state of a run that its metrics and health are read from. */
+interface RunState {
+  readonly counters: StreamCounters;
+  readonly slots: Slots<PartitionCycle>;
+  readonly highWatermarks: Map<number, bigint>;
+  readonly stop: RunStop;
+  readonly metrics: StreamMetrics;
+  group: GroupView;
+  /** When the consumer's last fetch was answered (Date.now), for health. */
+  lastFetchAt: number | undefined;
+}
+
 export async function runCleanStream(kafka: Kafka, settings: StreamSettings, options: CleanStreamOptions): Promise<CleanStreamSummary> {
-  const topic = settings.inputTopic;
   const counters: StreamCounters = { read: 0, read_again: 0, cleaned: 0, dead_lettered: 0, files: 0, commits: 0 };
+  const slots = new Slots<PartitionCycle>();
+  const highWatermarks = new Map<number, bigint>();
+  const metrics = createStreamMetrics({ counters, cycles: () => slots.ready(), highWatermarks, memory: () => process.memoryUsage() });
+  const run: RunState = { counters, slots, highWatermarks, stop: new RunStop(), metrics, group: { state: "joining" }, lastFetchAt: undefined };
+  const server = options.serve && serveRun(options.serve, run, settings.fileMaxAgeMs);
+  try {
+    return await cleanStream(kafka, settings, options, run);
+  } finally {
+    await server?.stop();
+  }
+}
+
+function serveRun(address: ServeAddress, run: RunState, fileMaxAgeMs: number): Listening {
+  const health = () => {
+    const now = Date.now();
+    const sinceLastFetchMs = run.lastFetchAt === undefined ? {} : { sinceLastFetchMs: now - run.lastFetchAt };
+    return judgeHealth({ fileMaxAgeMs, stopping: run.stop.stopping, group: run.group, ...sinceLastFetchMs, partitions: partitionViews(run.slots.all(), now) });
+  };
+  const server = serveStream(address, run.metrics, health);
+  log.info(`serving ${server.url}/metrics and ${server.url}/healthz`);
+  return server;
+}
+
+async function cleanStream(kafka: Kafka, settings: StreamSettings, options: CleanStreamOptions, run: RunState): Promise<CleanStreamSummary> {
+  const { counters, slots, highWatermarks, stop } = run;
+  const topic = settings.inputTopic;
   const readUpTo = new Map<number, bigint>();
   const startedAt = performance.now();
   const admin = kafka.admin();
   const partitionCounts = await prepareTopics(admin, settings);
   const targets = options.untilCaughtUp ? await endOffsets(admin, topic) : undefined;
 
-  const stop = new RunStop();
   const restarts = boundedRetries(settings.retryLimitMs);
   const consumer = createConsumer(kafka, settings, restarts);
   /** Partition restarts after a failed cycle or start; a commit anywhere since means the trouble is over. */
   const partitionRestarts = boundedRetries(settings.retryLimitMs);
   const readCommittedOffset = (partition: number) => async () =>
     (await retryWhileRetriable(() => committedOffsets(admin, settings.groupId, topic, undefined, settings.retryLimitMs), settings.retryLimitMs)).get(partition) ?? 0n;
-  const slots = new Slots<PartitionCycle>();
   const membership = createMembership({
     slots,
-    startWorker: (partition) => startPartitionWorker(kafka, settings, partition, { readCommittedOffset: readCommittedOffset(partition), counters, readUpTo, partitionCounts }),
+    startWorker: (partition) => startPartitionWorker(kafka, settings, partition, {
+        readCommittedOffset: readCommittedOffset(partition),
+        counters,
+        readUpTo,
+        partitionCounts,
+        events: run.metrics.events,
+      }),
     seek: (partition, offset) => consumer.seek({ topic, partition, offset: offset.toString() }),
     restarts: partitionRestarts,
     stopping: () => stop.stopping,
@@ -69,16 +117,21 @@ export async function runCleanStream(kafka: Kafka, settings: StreamSettings, opt
 
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     restarts.recovered();
+    run.group = { state: "member" };
+    run.lastFetchAt = Date.now();
     const partitions = event.payload.memberAssignment[topic] ?? [];
     membership.assign(partitions);
     log.info(`assigned partitions [${partitions.join(", ")}] of ${topic}`);
   });
   consumer.on(consumer.events.CRASH, (event) => {
     if (!event.payload.restart) stop.fail(event.payload.error);
+    else run.group = { state: "rejoining", error: describeError(event.payload.error) };
+  });
+  consumer.on(consumer.events.FETCH, () => {
+    run.lastFetchAt = Date.now();
   });
   consumer.on(consumer.events.END_BATCH_PROCESS, hiddenOnlyFetchHandler({ topic, slots, membership, stop, targets }));
 
-  const highWatermarks = new Map<number, bigint>();
   const eachBatch = batchHandler({ slots, membership, stop, targets, highWatermarks, maxBufferedRows: settings.maxBufferedRows });
   const progress = createProgress({ label: "cleaned", plainEverySeconds: 10 });
   const adminFailures = boundedRetries(settings.retryLimitMs);

@@ -29,7 +29,7 @@ import { Outbox } from "./outbox.ts";
 import type { PartitionSink } from "./partition-sink.ts";
 import { SendChain } from "./send-chain.ts";
 import { createSerial, type Serial } from "./serial.ts";
-import type { CycleSettings, OutputPartitions, StreamCounters } from "./types.ts";
+import type { CycleEvents, CycleSettings, OutputPartitions, StreamCounters } from "./types.ts";
 
 /** Sends queued per transaction before cleaning waits for one (see send-chain.ts). */
 export const MAX_SENDS_IN_FLIGHT = 4;
@@ -45,10 +45,14 @@ export interface PartitionCycleOptions {
   /** Per input partition, the offset after the last record any cycle of this process read. */
   readonly readUpTo: Map<number, bigint>;
   readonly partitionCounts: OutputPartitions;
+  /** Dead letters by reason, commit latency, files and bytes, aborted cycles (default: ignored). */
+  readonly events?: CycleEvents;
   readonly now?: () => number;
   /** The fault hook at each step that makes something durable (KSTREAM_FAULT); tests pass their own. */
   readonly crashPoint?: (point: CrashPoint) => void;
 }
+
+const IGNORED_EVENTS: CycleEvents = { deadLettered() {}, committed() {}, aborted() {} };
 
 export class PartitionCycle {
   readonly partition: number;
@@ -56,7 +60,10 @@ export class PartitionCycle {
   readonly #options: PartitionCycleOptions;
   readonly #now: () => number;
   readonly #crashPoint: (point: CrashPoint) => void;
+  readonly #events: CycleEvents;
   #state: CycleState = "idle";
+  /** When the cycle entered its state (the `now` clock). */
+  #stateSince: number;
   #transaction: ProducerTransaction | undefined;
   #sends = new SendChain(MAX_SENDS_IN_FLIGHT);
   /**
@@ -78,12 +85,18 @@ export class PartitionCycle {
     this.partition = options.partition;
     this.#now = options.now ?? Date.now;
     this.#crashPoint = options.crashPoint ?? crashPoint;
+    this.#events = options.events ?? IGNORED_EVENTS;
+    this.#stateSince = this.#now();
     this.#offsetToCommit = options.committedOffset;
     this.#committedOffset = options.committedOffset;
   }
 
   get state(): CycleState {
     return this.#state;
+  }
+  /** When the cycle entered its current state, on the `now` clock (Date.now unless a test gives its own). */
+  get stateSince(): number {
+    return this.#stateSince;
   }
   get offsetToCommit(): bigint {
     return this.#offsetToCommit;
@@ -101,6 +114,10 @@ export class PartitionCycle {
    */
   get broken(): KafkaError | undefined {
     return this.#state === "broken" ? this.#failure : undefined;
+  }
+  /** Why the cycle takes no more work, in `broken` and `failed` (and `closed` after either). */
+  get failure(): KafkaError | undefined {
+    return this.#failure;
   }
 
   /**
@@ -166,14 +183,23 @@ export class PartitionCycle {
     const open = this.#transaction;
     this.#transaction = undefined;
     this.#offsetToCommit = this.#committedOffset;
-    if (this.#state === "open") this.#state = transition(this.#state, "idle", this.partition);
+    if (this.#state === "open") {
+      this.#moveTo("idle");
+      this.#events.aborted("dropped");
+    }
     if (open) await open.abort().catch((error) => log.debug(`partition ${this.partition}: abort after rebalance: ${(error as Error).message}`));
   }
 
   async close(): Promise<void> {
     if (this.#state === "closed") return;
-    this.#state = transition(this.#state, "closed", this.partition);
+    this.#moveTo("closed");
     await this.#options.producer.disconnect();
+  }
+
+  /** Every change of state goes through here: the table allows it, and its time is noted. */
+  #moveTo(to: CycleState): void {
+    this.#state = transition(this.#state, to, this.partition);
+    this.#stateSince = this.#now();
   }
 
   #refuseWhenDone(): void {
@@ -187,7 +213,7 @@ export class PartitionCycle {
     } catch (error) {
       throw toKafkaError(error, "cannot begin a transaction", { topic: this.#options.settings.inputTopic, partition: this.partition });
     }
-    this.#state = transition(this.#state, "open", this.partition);
+    this.#moveTo("open");
     this.#openedAt = this.#now();
     this.#messages = 0;
     this.#sends = new SendChain(MAX_SENDS_IN_FLIGHT);
@@ -214,7 +240,10 @@ export class PartitionCycle {
       // Keyed like kafkajs would; a keyless one follows its source partition (deterministic).
       deadLetter.partition = message.key ? partitionForKey(message.key, partitionCounts.deadLetter) : partition % partitionCounts.deadLetter;
       outbox.add("deadLetter", deadLetter, (message.value?.length ?? 0) + (message.key?.length ?? 0) + 256, dispatch);
-      if (firstRead) counters.dead_lettered++;
+      if (firstRead) {
+        counters.dead_lettered++;
+        this.#events.deadLettered(outcome.verdict.reason);
+      }
     }
   }
 
@@ -232,12 +261,16 @@ export class PartitionCycle {
   async #end(): Promise<void> {
     const open = this.#transaction!;
     const { settings, sink, counters } = this.#options;
-    this.#state = transition(this.#state, "committing", this.partition);
+    this.#moveTo("committing");
+    const endedAt = this.#now();
     let written: string[] = [];
+    let bytes = 0;
     try {
       await this.#sends.settled();
       this.#crashPoint("before-rename");
-      written = (await sink.flush()).map((file) => file.path);
+      const files = await sink.flush();
+      written = files.map((file) => file.path);
+      bytes = files.reduce((total, file) => total + file.bytes, 0);
       this.#crashPoint("after-rename");
       await open.sendOffsets({ groupId: settings.groupId, topic: settings.inputTopic, partition: this.partition, offset: this.#offsetToCommit });
       this.#crashPoint("in-transaction");
@@ -249,9 +282,10 @@ export class PartitionCycle {
     }
     this.#transaction = undefined;
     this.#committedOffset = this.#offsetToCommit;
-    this.#state = transition(this.#state, "idle", this.partition);
+    this.#moveTo("idle");
     counters.files += written.length;
     counters.commits++;
+    this.#events.committed((this.#now() - endedAt) / 1000, { files: written.length, bytes });
     log.debug(`partition ${this.partition}: committed offset ${this.#committedOffset} (${this.#messages} messages, ${written.length} files)`);
   }
 
@@ -267,12 +301,14 @@ export class PartitionCycle {
       // its outcome is unknown and the files stay. The next producer with this transactional id
       // completes or aborts the transaction, and recovery then keeps the files if the offset was
       // committed and removes them if not.
-      this.#state = transition(this.#state, "broken", this.partition);
+      this.#moveTo("broken");
+      this.#events.aborted("in_doubt");
       return this.#failure;
     }
     // Refused for good (fenced by a new owner, a full disk): never committed. Remove the files
     // now rather than leave them to the next owner's recovery, which may already have run.
-    this.#state = transition(this.#state, "failed", this.partition);
+    this.#moveTo("failed");
+    this.#events.aborted("refused");
     await this.#options.sink.remove(written);
     await open.abort().catch(() => undefined);
     return this.#failure;

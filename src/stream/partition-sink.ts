@@ -7,7 +7,8 @@
 import type { CleanRow } from "../clean/types.ts";
 import { fileNameFor, ingestDateFolder } from "../storage/names.ts";
 import type { ParquetStore } from "../storage/store.ts";
-import { encodeParquet, type ParquetCompression, type WrittenFile } from "./parquet-writer.ts";
+import { encodeParquet, type ParquetCompression } from "../storage/parquet-format.ts";
+import type { WrittenFile } from "./parquet-writer.ts";
 import { createRowBuffer, type RowBuffer } from "./row-buffer.ts";
 
 export interface PartitionSink {

@@ -3,7 +3,7 @@
  * it is split into) and its partition cycles (partition-cycle.ts): settings, counters, and what a
  * process's cycles have in common. Types only.
  */
-import type { CleanRules } from "../clean/types.ts";
+import type { CleanRules, DeadLetterReason } from "../clean/types.ts";
 import type { KafkaCodecName } from "../kafka/codecs.ts";
 import type { TopicLayout } from "../kafka/topics.ts";
 import type { ParquetStore } from "../storage/store.ts";
@@ -49,6 +49,27 @@ export interface StreamCounters {
   commits: number;
 }
 
+/**
+ * Why a cycle that opened a transaction ended without committing it: `dropped` (its open cycle
+ * was given up: a rebalance, a partition restart, a run that failed; the transaction is aborted),
+ * `refused` (its commit was refused for good: fenced, a full disk; aborted, its files removed),
+ * `in_doubt` (its commit failed retriably, outcome unknown: the partition's next producer
+ * completes or aborts it, and recovery keeps or removes the files to match).
+ */
+export type CycleAbortReason = "dropped" | "refused" | "in_doubt";
+
+/**
+ * What the cycles report beyond the run's counters, for stream-clean's own metrics
+ * (stream-metrics.ts). Called synchronously at the step it describes; never throws.
+ */
+export interface CycleEvents {
+  /** A record read for the first time became a dead letter. */
+  deadLettered(reason: DeadLetterReason): void;
+  /** A cycle committed: how long its end took (sends awaited, Parquet written, offsets and commit), and what it wrote. */
+  committed(seconds: number, written: { readonly files: number; readonly bytes: number }): void;
+  aborted(reason: CycleAbortReason): void;
+}
+
 /** Partition counts of the output topics: kstream partitions staging messages and dead letters itself. */
 export interface OutputPartitions {
   readonly staging: number;
@@ -67,4 +88,6 @@ export interface WorkerContext {
    * them in one pass and sendCompletely can tell which partitions were acknowledged.
    */
   readonly partitionCounts: OutputPartitions;
+  /** What the cycles report for the process's own metrics (default: ignored). */
+  readonly events?: CycleEvents;
 }

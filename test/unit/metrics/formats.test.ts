@@ -3,7 +3,7 @@
  * values left out) and the table for people (separators, alignment, colour only when asked).
  */
 import { describe, expect, test } from "bun:test";
-import { escapeLabelValue, formatPrometheus } from "../../../src/metrics/format-prometheus.ts";
+import { formatPrometheus } from "../../../src/metrics/format-prometheus.ts";
 import { age, formatTable } from "../../../src/metrics/format-table.ts";
 import type { MetricsReport } from "../../../src/metrics/types.ts";
 import { renderTable } from "../../../src/ui/table.ts";
@@ -105,10 +105,6 @@ describe("prometheus format", () => {
     expect(text).not.toMatch(/^kstream_consumergroup_lag_seconds\{/m);
     expect(text).not.toMatch(/^kstream_consumergroup_current_offset\{/m);
     expect(text).not.toMatch(/^kstream_consumergroup_catch_up_seconds\{/m);
-  });
-
-  test("label values escape backslash, quote and newline", () => {
-    expect(escapeLabelValue('a\\b"c\nd')).toBe('a\\\\b\\"c\\nd');
   });
 });
 

@@ -20,6 +20,7 @@ function setUp(options: { committedOffset?: bigint; fileMaxRows?: number; readUp
   const sink = new FakeSink(log);
   const counters: StreamCounters = { read: 0, read_again: 0, cleaned: 0, dead_lettered: 0, files: 0, commits: 0 };
   let clock = 1_000;
+  const events: string[] = [];
   const cycle = new PartitionCycle({
     partition: 3,
     settings: { ...settings, fileMaxRows: options.fileMaxRows ?? settings.fileMaxRows },
@@ -29,12 +30,17 @@ function setUp(options: { committedOffset?: bigint; fileMaxRows?: number; readUp
     counters,
     readUpTo: options.readUpTo ?? new Map(),
     partitionCounts: { staging: 4, deadLetter: 2 },
+    events: {
+      deadLettered: (reason) => events.push(`dead ${reason}`),
+      committed: (seconds, written) => events.push(`committed ${seconds}s ${written.files} files ${written.bytes} bytes`),
+      aborted: (reason) => events.push(`aborted ${reason}`),
+    },
     now: () => clock,
     crashPoint: (point) => {
       if (point === options.crashAt) throw Object.assign(new Error(`injected at ${point}`), { retriable: true });
     },
   });
-  return { cycle, producer, sink, counters, log, advance: (ms: number) => (clock += ms), now: () => clock };
+  return { cycle, producer, sink, counters, log, events, advance: (ms: number) => (clock += ms), now: () => clock };
 }
 
 describe("a partition cycle", () => {
@@ -237,11 +243,68 @@ describe("a partition cycle", () => {
     expect(counters).toMatchObject({ read: 6, read_again: 4, cleaned: 6 });
   });
 
+  test("notes when it entered each state, on its clock", async () => {
+    const { cycle, advance, now } = setUp();
+    expect(cycle.stateSince).toBe(1_000);
+    advance(500);
+    await cycle.process(messages(0, 2));
+    expect(cycle.stateSince).toBe(1_500);
+    advance(500);
+    await cycle.flushIfDue(now(), true);
+    expect([cycle.state, cycle.stateSince]).toEqual(["idle", 2_000]);
+  });
+
   test("a closed cycle disconnects its producer and refuses records", async () => {
     const { cycle, producer } = setUp();
     await cycle.close();
     expect(producer.disconnected).toBe(true);
     expect(cycle.state).toBe("closed");
     await expect(cycle.process(messages(0, 1))).rejects.toThrow(/partition 3: the cycle is closed/);
+  });
+});
+
+describe("what a partition cycle reports for the process's metrics", () => {
+  test("each dead letter of a first read, by reason, and not again when its record is read again", async () => {
+    const { cycle, events } = setUp();
+    await cycle.process(messages(0, 4, new Set([1, 3])));
+    await cycle.abandon();
+    await cycle.process(messages(0, 4, new Set([1, 3])));
+    expect(events).toEqual(["dead invalid_json", "dead invalid_json", "aborted dropped"]);
+  });
+
+  test("a commit, with how long its end took and the files and bytes its flush returned", async () => {
+    const { cycle, sink, events, advance, now } = setUp();
+    const flush = sink.flush.bind(sink);
+    sink.flush = async () => {
+      advance(250);
+      return (await flush()).map((file) => ({ ...file, bytes: 4096 }));
+    };
+    await cycle.process(messages(0, 3));
+    await cycle.flushIfDue(now(), true);
+    expect(events).toEqual(["committed 0.25s 1 files 4096 bytes"]);
+  });
+
+  test("an end that fails retriably is aborted in doubt; one refused for good is aborted as refused", async () => {
+    const retriable = setUp();
+    retriable.producer.failures.set("commit", connectionClosed());
+    await retriable.cycle.process(messages(0, 3));
+    await retriable.cycle.flushIfDue(retriable.now(), true).catch(() => undefined);
+    expect(retriable.events).toEqual(["aborted in_doubt"]);
+
+    const refused = setUp();
+    refused.producer.failures.set("commit", fenced());
+    await refused.cycle.process(messages(0, 3));
+    await refused.cycle.flushIfDue(refused.now(), true).catch(() => undefined);
+    expect(refused.events).toEqual(["aborted refused"]);
+    expect(refused.cycle.failure?.message).toMatch(/fences the current one/);
+  });
+
+  test("dropping a cycle with no open transaction reports nothing", async () => {
+    const { cycle, events, now } = setUp();
+    await cycle.abandon();
+    await cycle.process(messages(0, 2));
+    await cycle.flushIfDue(now(), true);
+    await cycle.abandon();
+    expect(events).toEqual(["committed 0s 1 files 1 bytes"]);
   });
 });
