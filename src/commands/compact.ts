@@ -5,15 +5,17 @@
  */
 import { defineCommand } from "citty";
 import { localCompactStore } from "../compact/local-store.ts";
+import { parquetStoreCompactStore } from "../compact/parquet-store.ts";
 import { runCompaction } from "../compact/run.ts";
 import { durationMs } from "../config/duration.ts";
+import type { Config } from "../config/schema.ts";
 import { ExitCode } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
 import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { formatCount } from "../ui/progress.ts";
 import { defineFlags, overrideFlag } from "./flags.ts";
-import { commonArgs, jsonArg, openConfiguredLedger, startCommand } from "./shared.ts";
+import { commonArgs, configuredParquetStore, jsonArg, openConfiguredLedger, startCommand } from "./shared.ts";
 
 export const compactFlags = defineFlags({
   "min-age": overrideFlag("compact.min_age", { type: "string", description: "merge folders whose day ended at least this long ago (default compact.min_age)", valueHint: "DURATION" }),
@@ -27,7 +29,7 @@ export const compactCommand = defineCommand({
     const { config, secrets } = startCommand(args, compactFlags.overrides(args));
     const ledger = args["dry-run"] ? undefined : openConfiguredLedger(config);
     try {
-      const summary = await runCompaction(createKafka(config, secrets, "compact").kafka, ledger, localCompactStore(config.clean.parquet_dir), {
+      const summary = await runCompaction(createKafka(config, secrets, "compact").kafka, ledger, compactStoreFor(config), {
         topic: config.topics.input,
         groupId: config.clean.group_id,
         minAgeMs: durationMs(config.compact.min_age),
@@ -48,3 +50,9 @@ export const compactCommand = defineCommand({
     }
   },
 });
+
+/** A folder keeps its own store (durable renames, temporaries to abandon); a bucket goes through the ParquetStore. */
+function compactStoreFor(config: Config) {
+  const store = configuredParquetStore(config);
+  return store.kind === "local" ? localCompactStore(config.clean.parquet_dir) : parquetStoreCompactStore(store);
+}
