@@ -259,8 +259,12 @@ function createConsumer(kafka: Kafka, settings: StreamSettings, restarts: { allo
     groupId: settings.groupId,
     readUncommitted: false,
     maxWaitTimeInMs: 500,
-    maxBytesPerPartition: 2 * 1024 * 1024,
-    maxBytes: 8 * 1024 * 1024,
+    // Fetch sizes count compressed bytes: a zstd batch of JSON records expands five to ten times
+    // when decoded, and a fetch's records all live until its batches are processed. 512 KiB per
+    // partition and 2 MiB per fetch keep a compressed topic's decoded fetches within the memory
+    // bound (stream-clean's peak RSS under 300 MB) and cost nothing measurable on a plain one.
+    maxBytesPerPartition: 512 * 1024,
+    maxBytes: 2 * 1024 * 1024,
     sessionTimeout: settings.sessionTimeoutMs,
     heartbeatInterval: Math.max(500, Math.floor(settings.sessionTimeoutMs / 10)),
     rebalanceTimeout: 60_000,
