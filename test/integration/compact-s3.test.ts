@@ -4,28 +4,20 @@
  * exactly once and no fewer rows, recon --topic reads the merged files, and a kill -9 between the
  * merged file's PUT and the originals' deletes is finished by a rerun.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { Kafka, logLevel } from "kafkajs";
 import { createRandom, makeRecord } from "../../scripts/gen-sample.ts";
 import { BROKER, createWorkspace, type Workspace } from "./harness.ts";
-import { duckdbAvailable, ensureS3Server, listParquetUrls, readS3Lineage, s3Environment, s3Sh, s3Toml, S3_BUCKET, s3ServerBuilt } from "./s3-server.ts";
+import { duckdbAvailable, listParquetUrls, readS3Lineage, s3Environment, s3Toml, S3_BUCKET, s3ServerBuilt, useS3Server } from "./s3-server.ts";
 
 const RECORDS = 1200;
 const DAY_MS = 24 * 3600 * 1000;
-let startedHere = false;
 const workspaces: Workspace[] = [];
 
-beforeAll(async () => {
-  if (!s3ServerBuilt()) return;
-  startedHere = await ensureS3Server();
-}, 300_000);
-
-afterAll(async () => {
-  if (!s3ServerBuilt()) return;
+useS3Server(() => {
   for (const ws of workspaces) rmSync(ws.dir, { recursive: true, force: true });
-  if (startedHere) await s3Sh("down");
-}, 60_000);
+});
 
 const run = (ws: Workspace, args: string[], env: Record<string, string> = {}) => ws.run(args, { env: { ...s3Environment(), ...env }, timeoutMs: 170_000 });
 

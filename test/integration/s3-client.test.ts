@@ -6,13 +6,10 @@
  * that does not contain it, and an independent reader (pyarrow's S3FileSystem) reads a Parquet
  * object written through the client.
  *
- * DuckDB is not that reader: its httpfs extension is not built into @duckdb/node-api 1.5.6 and
- * `INSTALL httpfs` downloads it from extensions.duckdb.org, which this machine cannot reach.
- *
- * The server is `scripts/s3.sh up` on its own port (KSTREAM_TEST_S3_PORT, default 19300), reused
- * when it already runs and stopped at the end only when this file started it.
+ * The server is s3-server.ts's (KSTREAM_TEST_S3_PORT, default 19300), reused when it already runs
+ * and stopped at the end only when this file started it; skipped where it was never built.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parquetMetadata } from "hyparquet";
@@ -20,49 +17,30 @@ import { parquetWriteBuffer } from "hyparquet-writer";
 import { StorageError } from "../../src/errors.ts";
 import { createS3Store, type S3Store } from "../../src/storage/s3-client.ts";
 import { resolveS3Settings, type S3Settings } from "../../src/storage/s3-config.ts";
+import { accessKeyId, S3_ENDPOINT, S3_PORT, s3ServerBuilt, SECRET_FILE, useS3Server } from "./s3-server.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
-const PORT = Number(process.env.KSTREAM_TEST_S3_PORT ?? 19300);
-const RUN_DIR = join(process.env.KSTREAM_S3_CACHE ?? join(REPO, ".cache"), "s3-run", String(PORT));
-/** setup.sh builds versitygw where Go is installed; without it these tests are skipped. */
-const SERVER_BUILT = existsSync(join(process.env.KSTREAM_S3_CACHE ?? join(REPO, ".cache"), "s3", "bin", "versitygw"));
+const SERVER_BUILT = s3ServerBuilt();
 const PYTHON = join(REPO, ".cache/python/bin/python");
 const PREFIX = `test-${process.pid}-${Date.now().toString(36)}/`;
 
-let startedHere = false;
 let settings: S3Settings;
 let store: S3Store;
 
-async function s3Sh(...args: string[]) {
-  const child = Bun.spawn(["bash", join(REPO, "scripts/s3.sh"), ...args], {
-    env: { ...process.env, S3_PORT: String(PORT) },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  return { exitCode, stdout, stderr };
-}
+useS3Server(async () => {
+  if (store) for (const object of await store.list(PREFIX)) await store.delete(object.key);
+});
 
-beforeAll(async () => {
+// After useS3Server's own beforeAll (hooks run in the order they are registered): the server is up.
+beforeAll(() => {
   if (!SERVER_BUILT) return;
-  const status = await s3Sh("status");
-  if (status.exitCode !== 0) {
-    const up = await s3Sh("up");
-    if (up.exitCode !== 0) throw new Error(`S3_PORT=${PORT} scripts/s3.sh up failed (${up.exitCode}):\n${up.stderr}`);
-    startedHere = true;
-  }
   settings = resolveS3Settings(
-    { bucket: "kstream", path_style: true, secret_access_key_file: join(RUN_DIR, "secret_access_key") },
-    { AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${PORT}`, AWS_ACCESS_KEY_ID: readFileSync(join(RUN_DIR, "access_key_id"), "utf8").trim() },
+    { bucket: "kstream", path_style: true, secret_access_key_file: SECRET_FILE },
+    { AWS_ENDPOINT_URL_S3: S3_ENDPOINT, AWS_ACCESS_KEY_ID: accessKeyId() },
     (path) => readFileSync(path, "utf8"),
   );
   store = createS3Store(settings);
-}, 300_000);
-
-afterAll(async () => {
-  if (store) for (const object of await store.list(PREFIX)) await store.delete(object.key);
-  if (startedHere) await s3Sh("down");
-}, 60_000);
+});
 
 const bytesOf = (text: string) => new TextEncoder().encode(text);
 const textOf = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -210,7 +188,7 @@ describe.skipIf(!SERVER_BUILT)("an independent reader", () => {
     ].join("\n");
     const child = Bun.spawn([PYTHON, "-c", script, `kstream/${key}`], {
       // The secret reaches Python through its environment, not its command line.
-      env: { ...process.env, AWS_ACCESS_KEY_ID: settings.accessKeyId, AWS_SECRET_ACCESS_KEY: settings.secretAccessKey, ENDPOINT: `127.0.0.1:${PORT}` },
+      env: { ...process.env, AWS_ACCESS_KEY_ID: settings.accessKeyId, AWS_SECRET_ACCESS_KEY: settings.secretAccessKey, ENDPOINT: `127.0.0.1:${S3_PORT}` },
       stdout: "pipe",
       stderr: "pipe",
     });

@@ -6,27 +6,19 @@
  * upload), an outage of the store ridden out, one that lasts past s3.retry_limit ending the run
  * with one line, and a wrong secret refused with one line that does not contain it.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { createRandom, makeRecord } from "../../scripts/gen-sample.ts";
 import { createWorkspace, KSTREAM_BIN, type Workspace } from "./harness.ts";
 import { checkExactlyOnce } from "./pipeline.ts";
-import { duckdbAvailable, duckdbOverS3, ensureS3Server, parquetScan, pauseS3, readS3Lineage, resumeS3, s3Environment, s3Sh, s3Toml, S3_BUCKET, s3ServerBuilt } from "./s3-server.ts";
+import { duckdbAvailable, duckdbOverS3, parquetScan, pauseS3, readS3Lineage, resumeS3, s3Environment, s3Toml, S3_BUCKET, s3ServerBuilt, useS3Server } from "./s3-server.ts";
 
-let startedHere = false;
 const workspaces: Workspace[] = [];
 
-beforeAll(async () => {
-  if (!s3ServerBuilt()) return;
-  startedHere = await ensureS3Server();
-}, 300_000);
-
-afterAll(async () => {
-  if (!s3ServerBuilt()) return;
+useS3Server(() => {
   resumeS3();
   for (const ws of workspaces) rmSync(ws.dir, { recursive: true, force: true });
-  if (startedHere) await s3Sh("down");
-}, 60_000);
+});
 
 interface S3Workspace extends Workspace {
   readonly url: string;

@@ -5,6 +5,7 @@
  * secret in its file); pausing it (SIGSTOP/SIGCONT) for outages; and DuckDB over S3 (the Python
  * package with the httpfs extension from PyPI, scripts/setup.sh) as the independent reader.
  */
+import { afterAll, beforeAll } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Lineage } from "./pipeline.ts";
@@ -35,6 +36,24 @@ export async function ensureS3Server(): Promise<boolean> {
   const up = await s3Sh("up");
   if (up.exitCode !== 0) throw new Error(`S3_PORT=${S3_PORT} scripts/s3.sh up failed (${up.exitCode}):\n${up.stderr}`);
   return true;
+}
+
+/**
+ * Registers a test file's server hooks: before its tests the server is started unless it runs;
+ * after them `cleanup` runs, and the server is stopped only if this file started it. Nothing at
+ * all where the server was never built (the file's describes skip themselves then).
+ */
+export function useS3Server(cleanup: () => void | Promise<void> = () => undefined): void {
+  let startedHere = false;
+  beforeAll(async () => {
+    if (!s3ServerBuilt()) return;
+    startedHere = await ensureS3Server();
+  }, 300_000);
+  afterAll(async () => {
+    if (!s3ServerBuilt()) return;
+    await cleanup();
+    if (startedHere) await s3Sh("down");
+  }, 60_000);
 }
 
 export const accessKeyId = () => readFileSync(join(RUN_DIR, "access_key_id"), "utf8").trim();
