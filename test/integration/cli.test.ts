@@ -88,7 +88,7 @@ describe("the kstream binary", () => {
   test("config --schema prints a JSON Schema that describes every section", async () => {
     const result = await runKstream(["config", "--schema"]);
     const schema = JSON.parse(result.stdout);
-    expect(Object.keys(schema.properties)).toEqual(["kafka", "topics", "produce", "clean", "measure", "ledger", "rules", "s3"]);
+    expect(Object.keys(schema.properties)).toEqual(["kafka", "topics", "produce", "clean", "measure", "compact", "ledger", "rules", "s3"]);
     expect(schema.properties.clean.properties.file_max_rows.default).toBe(100000);
     expect(schema.properties.s3.properties.retry_limit.default).toBe("2 minutes");
   });
