@@ -52,7 +52,6 @@ export function selectRuns(ledger: Ledger, target: ReconTarget): RunRow[] {
 }
 
 export async function reconcile(kafka: Kafka, ledger: Ledger, runs: RunRow[], settings: ReconSettings): Promise<RunReport[]> {
-  const positions = await topicPositions(kafka, settings.groupId, settings.inputTopic);
   let deadLetters: DeadLetterPosition[] | undefined;
   const reports: RunReport[] = [];
   await settleRequestsInDoubt(kafka, ledger, runs, settings.inputTopic, settings.heartbeatTimeoutMs);
@@ -60,6 +59,11 @@ export async function reconcile(kafka: Kafka, ledger: Ledger, runs: RunRow[], se
   const snapshot = ledger.readConsistently(() =>
     runs.map((selected) => ({ run: ledger.getRun(selected.id) ?? selected, ranges: ledger.offsetRanges(selected.id) })),
   );
+  // The topic's positions are read after the ledger: every offset the snapshot holds was
+  // acknowledged before, so it lies below the end offset read now (read first, a record
+  // acknowledged in between looked "past the topic's end", i.e. missing). A committed offset read
+  // now covers only rows already durable, and the Parquet files are read after it.
+  const positions = await topicPositions(kafka, settings.groupId, settings.inputTopic);
   for (const { run, ranges: ledgerRanges } of snapshot) {
     const startedAt = performance.now();
     if (run.topic !== settings.inputTopic) {
