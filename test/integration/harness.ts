@@ -29,22 +29,16 @@ export interface Workspace {
 
 let counter = 0;
 
-/** A fresh folder, fresh topic names and a config pointing at them: tests never see each other's data. */
-export function createWorkspace(label: string, extraToml = ""): Workspace {
-  const dir = mkdtempSync(join(tmpdir(), `kstream-it-${label}-`));
-  const suffix = `${label}_${process.pid}_${Date.now().toString(36)}_${counter++}`;
-  const topics = { input: `it_in_${suffix}`, staging: `it_stage_${suffix}`, dead_letter: `it_dlq_${suffix}` };
-  const configPath = join(dir, "kstream.toml");
-  writeFileSync(
-    configPath,
-    `[kafka]
+/** A workspace's config: topics, group and folders named by `suffix`, the test broker, then `extraToml`. */
+export function workspaceToml(suffix: string, extraToml = ""): string {
+  return `[kafka]
 brokers = ["${BROKER}"]
 client_id = "kstream-it"
 
 [topics]
-input = "${topics.input}"
-staging = "${topics.staging}"
-dead_letter = "${topics.dead_letter}"
+input = "it_in_${suffix}"
+staging = "it_stage_${suffix}"
+dead_letter = "it_dlq_${suffix}"
 partitions = 3
 
 [clean]
@@ -57,8 +51,16 @@ output = "out/measures.csv"
 
 [ledger]
 path = "out/ledger.db"
-${extraToml}`,
-  );
+${extraToml}`;
+}
+
+/** A fresh folder, fresh topic names and a config pointing at them: tests never see each other's data. */
+export function createWorkspace(label: string, extraToml = ""): Workspace {
+  const dir = mkdtempSync(join(tmpdir(), `kstream-it-${label}-`));
+  const suffix = `${label}_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+  const topics = { input: `it_in_${suffix}`, staging: `it_stage_${suffix}`, dead_letter: `it_dlq_${suffix}` };
+  const configPath = join(dir, "kstream.toml");
+  writeFileSync(configPath, workspaceToml(suffix, extraToml));
   return {
     dir,
     configPath,

@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
-import { BROKER, kcatConsume, type RunResult } from "./harness.ts";
+import { kcatConsume, type RunResult, workspaceToml } from "./harness.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
 const archive = `kstream-${packageJson.version}-linux-x64`;
@@ -91,27 +91,5 @@ describe("release archive", () => {
 });
 
 function writeConfig(): void {
-  writeFileSync(
-    join(home, "kstream.toml"),
-    `[kafka]
-brokers = ["${BROKER}"]
-
-[topics]
-input = "it_in_${suffix}"
-staging = "it_stage_${suffix}"
-dead_letter = "it_dlq_${suffix}"
-partitions = 3
-
-[clean]
-group_id = "it_group_${suffix}"
-parquet_dir = "out/parquet"
-file_max_age = "2s"
-
-[measure]
-output = "out/measures.csv"
-
-[ledger]
-path = "out/ledger.db"
-`,
-  );
+  writeFileSync(join(home, "kstream.toml"), workspaceToml(suffix));
 }
