@@ -1,6 +1,7 @@
 /**
  * The parts of kafkajs' untyped internals that src/kafka/fast-encoding.ts, fast-produce-request.ts,
- * fast-record-batch.ts, partitioned-messages.ts, coordinator-lookup.ts and stable-offsets.ts replace or call.
+ * fast-record-batch.ts, partitioned-messages.ts, coordinator-lookup.ts, settled-produce.ts and stable-offsets.ts replace or
+ * call (and the unit tests that pin them).
  */
 declare module "kafkajs/src/protocol/encoder.js" {
   export default class Encoder {
@@ -130,4 +131,27 @@ declare module "kafkajs/src/protocol/recordBatch/record/v0/index.js" {
 
 declare module "kafkajs/src/protocol/request.js" {
   export default function createRequest(args: { correlationId: number; clientId: string; request: { apiKey: number; apiVersion: number; encode(): Promise<unknown> } }): Promise<import("kafkajs/src/protocol/encoder.js").default>;
+}
+
+declare module "kafkajs/src/broker/index.js" {
+  export default class Broker {
+    produce(request: unknown): Promise<unknown>;
+  }
+}
+
+declare module "kafkajs/src/producer/sendMessages.js" {
+  /** kafkajs' send of one producer: groups messages per leader, one Produce request per broker, retried. */
+  export default function createSendMessages(deps: {
+    logger: unknown;
+    cluster: unknown;
+    partitioner: (args: { topic: string; partitionMetadata: unknown[]; message: { partition?: number } }) => number;
+    eosManager: unknown;
+    retrier: <T>(fn: (bail: (error: Error) => void, retryCount: number, retryTime: number) => Promise<T>) => Promise<T>;
+  }): (args: { acks: number; timeout?: number; compression?: number; topicMessages: { topic: string; messages: unknown[] }[] }) => Promise<unknown[]>;
+}
+
+declare module "kafkajs/src/retry/index.js" {
+  export default function createRetry(options: { retries: number; initialRetryTime?: number; maxRetryTime?: number }): <T>(
+    fn: (bail: (error: Error) => void, retryCount: number, retryTime: number) => Promise<T>,
+  ) => Promise<T>;
 }

@@ -11,6 +11,8 @@
  * - fast-produce-request.ts: Produce v3–v7 request bodies laid out in one Buffer, one CRC pass.
  * - fast-record-batch.ts: Fetch v11 responses' record batches read in place (the decode step).
  * - coordinator-lookup.ts: "no broker answered the coordinator lookup" is retriable.
+ * - settled-produce.ts: a failed Produce request waits for the send's other requests, so kafkajs'
+ *   retry never sends a batch still in flight a second time.
  * - partitioned-messages.ts: a linear `reduce` on each array kstream sends (applied per send, not
  *   globally, so it needs no install step; listed here so every patch is named in one place).
  * - admin-cluster.ts: each admin client's Cluster recorded, for stable-offsets.ts's OffsetFetch v7
@@ -25,6 +27,7 @@ import { installRetriableCoordinatorLookup } from "./coordinator-lookup.ts";
 import { installFastEncoding } from "./fast-encoding.ts";
 import { installFastProduceRequest } from "./fast-produce-request.ts";
 import { installFastRecordBatch } from "./fast-record-batch.ts";
+import { installSettledProduce } from "./settled-produce.ts";
 
 /** The kafkajs version every patch here was written for and tested against. */
 export const PATCHED_KAFKAJS_VERSION = "2.2.4";
@@ -49,6 +52,7 @@ export function installKafkajsPatches(): void {
   installFastProduceRequest();
   installFastRecordBatch();
   installRetriableCoordinatorLookup();
+  installSettledProduce();
   installCodecs();
   installAdminCluster();
   installed = true;

@@ -3,6 +3,7 @@
  * exactly that version, so an upgrade is a deliberate change that re-reads every patch.
  */
 import { describe, expect, test } from "bun:test";
+import Broker from "kafkajs/src/broker/index.js";
 import installedKafkajs from "kafkajs/package.json" with { type: "json" };
 import packageJson from "../../../package.json" with { type: "json" };
 import { DependencyError, ErrorCode } from "../../../src/errors.ts";
@@ -31,7 +32,10 @@ describe("kafkajs patches", () => {
     expect(() => checkKafkajsVersion()).not.toThrow();
     installKafkajsPatches();
     const patched = globalThis.setTimeout;
+    const produce = Broker.prototype.produce;
     installKafkajsPatches();
     expect(globalThis.setTimeout).toBe(patched);
+    expect(Broker.prototype.produce).toBe(produce);
+    expect(produce.name).toBe("settledProduce");
   });
 });
