@@ -53,3 +53,21 @@ export function hintFor(detail: string): string | undefined {
   if (CERTIFICATE_EXPIRED.test(detail)) return "the broker's TLS certificate is outside its validity dates";
   return undefined;
 }
+
+/** Kafka's answer to a producer whose epoch is old: INVALID_PRODUCER_EPOCH (47), or PRODUCER_FENCED (90) from newer request versions. */
+const FENCED_TYPES = new Set(["INVALID_PRODUCER_EPOCH", "PRODUCER_FENCED"]);
+const PRODUCER_FENCED_CODE = 90;
+
+/**
+ * Whether the error (or what it wraps: kafkajs' originalError, a KafkaError's cause) says the
+ * producer was fenced: a newer producer with the same transactional id exists, or the broker
+ * expired the transaction.
+ */
+export function isFencedError(error: unknown): boolean {
+  for (let depth = 0, current = error; depth < 6 && current instanceof Object; depth++) {
+    const failure = current as { type?: string; code?: number; originalError?: unknown; cause?: unknown };
+    if ((failure.type !== undefined && FENCED_TYPES.has(failure.type)) || failure.code === PRODUCER_FENCED_CODE) return true;
+    current = failure.originalError ?? failure.cause;
+  }
+  return false;
+}

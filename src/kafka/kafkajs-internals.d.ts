@@ -1,6 +1,6 @@
 /**
  * The parts of kafkajs' untyped internals that src/kafka/fast-encoding.ts, fast-produce-request.ts,
- * fast-record-batch.ts, partitioned-messages.ts, coordinator-lookup.ts, settled-produce.ts and stable-offsets.ts replace or
+ * fast-record-batch.ts, partitioned-messages.ts, coordinator-lookup.ts, settled-send.ts and stable-offsets.ts replace or
  * call (and the unit tests that pin them).
  */
 declare module "kafkajs/src/protocol/encoder.js" {
@@ -38,6 +38,7 @@ declare module "kafkajs/src/producer/groupMessagesPerPartition.js" {
 declare module "kafkajs/src/cluster/index.js" {
   export default class Cluster {
     findGroupCoordinatorMetadata(args: { groupId: string; coordinatorType?: number }): Promise<unknown>;
+    findGroupCoordinator(args: { groupId: string; coordinatorType?: number }): Promise<unknown>;
   }
 }
 
@@ -136,6 +137,7 @@ declare module "kafkajs/src/protocol/request.js" {
 declare module "kafkajs/src/broker/index.js" {
   export default class Broker {
     produce(request: unknown): Promise<unknown>;
+    addPartitionsToTxn(request: unknown): Promise<unknown>;
   }
 }
 

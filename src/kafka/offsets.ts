@@ -11,7 +11,7 @@
  */
 import type { Admin } from "kafkajs";
 import { log } from "../ui/log.ts";
-import { clusterOf } from "./admin-cluster.ts";
+import { clusterOf } from "./client-cluster.ts";
 import { toKafkaError } from "./errors.ts";
 import { stableCommittedOffsets } from "./stable-offsets.ts";
 

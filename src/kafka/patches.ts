@@ -11,23 +11,24 @@
  * - fast-produce-request.ts: Produce v3–v7 request bodies laid out in one Buffer, one CRC pass.
  * - fast-record-batch.ts: Fetch v11 responses' record batches read in place (the decode step).
  * - coordinator-lookup.ts: "no broker answered the coordinator lookup" is retriable.
- * - settled-produce.ts: a failed Produce request waits for the send's other requests, so kafkajs'
- *   retry never sends a batch still in flight a second time.
+ * - settled-send.ts: an attempt of a send fails only once its Produce requests have settled, so
+ *   kafkajs' retry never sends a batch still in flight a second time.
  * - partitioned-messages.ts: a linear `reduce` on each array kstream sends (applied per send, not
  *   globally, so it needs no install step; listed here so every patch is named in one place).
- * - admin-cluster.ts: each admin client's Cluster recorded, for stable-offsets.ts's OffsetFetch v7
- *   (committed offsets read with require_stable, which kafkajs cannot send).
+ * - client-cluster.ts: each admin client's and producer's Cluster recorded, for stable-offsets.ts's
+ *   OffsetFetch v7 (committed offsets read with require_stable, which kafkajs cannot send) and
+ *   transactional-producer.ts's sends split by partition leader.
  * - codecs.ts: snappy, lz4 and zstd registered in kafkajs' CompressionCodecs (it ships gzip only).
  */
 import kafkajsPackage from "kafkajs/package.json" with { type: "json" };
 import { DependencyError } from "../errors.ts";
-import { installAdminCluster } from "./admin-cluster.ts";
+import { installClientClusters } from "./client-cluster.ts";
 import { installCodecs } from "./codecs.ts";
 import { installRetriableCoordinatorLookup } from "./coordinator-lookup.ts";
 import { installFastEncoding } from "./fast-encoding.ts";
 import { installFastProduceRequest } from "./fast-produce-request.ts";
 import { installFastRecordBatch } from "./fast-record-batch.ts";
-import { installSettledProduce } from "./settled-produce.ts";
+import { installSettledSend } from "./settled-send.ts";
 
 /** The kafkajs version every patch here was written for and tested against. */
 export const PATCHED_KAFKAJS_VERSION = "2.2.4";
@@ -52,9 +53,9 @@ export function installKafkajsPatches(): void {
   installFastProduceRequest();
   installFastRecordBatch();
   installRetriableCoordinatorLookup();
-  installSettledProduce();
+  installSettledSend();
   installCodecs();
-  installAdminCluster();
+  installClientClusters();
   installed = true;
 }
 

@@ -186,7 +186,7 @@ function rawEncoder(bytes: Buffer): Encoder {
   return encoder;
 }
 
-/** What src/kafka/admin-cluster.ts records of each admin client: its kafkajs Cluster. */
+/** What src/kafka/client-cluster.ts records of each admin client: its kafkajs Cluster. */
 export interface CoordinatorCluster {
   findGroupCoordinator(args: { groupId: string }): Promise<CoordinatorBroker>;
 }

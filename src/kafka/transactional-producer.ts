@@ -4,9 +4,12 @@
  * is kafkajs-specific about that lives here: the producer settings, the fencing at start, and the
  * one place a transaction's messages are sent.
  */
-import type { Kafka, TopicMessages } from "kafkajs";
+import type { Kafka, RecordMetadata, Transaction, TopicMessages } from "kafkajs";
+import { producerClusterOf, type LeaderCluster } from "./client-cluster.ts";
 import { KAFKA_CODEC_TYPES, type KafkaCodecName } from "./codecs.ts";
 import { sendCompletely } from "./complete-send.ts";
+import { splitByLeader } from "./leader-groups.ts";
+import { partitionedMessages } from "./partitioned-messages.ts";
 import { DefaultPartitioner } from "./partitioner.ts";
 
 export interface TransactionalProducer {
@@ -57,12 +60,13 @@ export async function startTransactionalProducer(kafka: Kafka, options: Transact
     await producer.disconnect().catch(() => undefined);
     throw error;
   }
+  const cluster = producerClusterOf(producer);
   return {
     async begin() {
       const transaction = await producer.transaction();
       return {
         async send(topicMessages) {
-          await sendCompletely((pending) => transaction.sendBatch({ topicMessages: pending, acks: -1, compression: KAFKA_CODEC_TYPES[options.compression] }), topicMessages);
+          await sendCompletely((pending) => sendPerLeader(transaction, cluster, pending, options.compression), topicMessages);
         },
         async sendOffsets({ groupId, topic, partition, offset }) {
           await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition, offset: offset.toString() }] }] });
@@ -73,4 +77,27 @@ export async function startTransactionalProducer(kafka: Kafka, options: Transact
     },
     disconnect: () => producer.disconnect(),
   };
+}
+
+/**
+ * One kafkajs send per partition leader, one after another. kafkajs sends one Produce request
+ * per leader and awaits them together; when one fails before the others have settled, its retry
+ * sends the batches still in flight a second time, with new sequence numbers, so the broker
+ * writes their records twice inside the transaction (fault scenario 9b). With one leader per
+ * send there is no other request to race; settled-send.ts covers a leader that moves between
+ * this split and kafkajs' own. On one broker, or when a send's partitions share a leader (the
+ * usual case: one window's staging partition and a dead letter or two), it is one send as before.
+ * A send failing part-way loses the earlier leaders' acknowledgements from the SendIncompleteError;
+ * a transaction's failed send aborts the cycle, which does not count them.
+ */
+async function sendPerLeader(transaction: Transaction, cluster: LeaderCluster | undefined, pending: TopicMessages[], compression: KafkaCodecName): Promise<RecordMetadata[]> {
+  const send = (topicMessages: TopicMessages[]) => transaction.sendBatch({ topicMessages, acks: -1, compression: KAFKA_CODEC_TYPES[compression] });
+  if (cluster === undefined) return await send(pending);
+  await cluster.refreshMetadataIfNecessary();
+  const leaders = new Map(pending.map(({ topic }) => [topic, new Map(cluster.findTopicPartitionMetadata(topic).map((p) => [p.partitionId, p.leader ?? undefined]))]));
+  const groups = splitByLeader(pending, (topic, partition) => leaders.get(topic)?.get(partition));
+  if (groups.length === 1) return await send(pending);
+  const acknowledged: RecordMetadata[] = [];
+  for (const group of groups) acknowledged.push(...(await send(group.map(({ topic, messages }) => ({ topic, messages: partitionedMessages(messages) })))));
+  return acknowledged;
 }

@@ -37,5 +37,6 @@ describe("kafkajs patches", () => {
     expect(globalThis.setTimeout).toBe(patched);
     expect(Broker.prototype.produce).toBe(produce);
     expect(produce.name).toBe("settledProduce");
+    expect(Broker.prototype.addPartitionsToTxn.name).toBe("settledStep");
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import createRequest from "kafkajs/src/protocol/request.js";
-import { CREATE_CLUSTER_SYMBOL, clusterOf, installAdminCluster } from "../../../src/kafka/admin-cluster.ts";
+import { CREATE_CLUSTER_SYMBOL, clusterOf, installClientClusters, producerClusterOf } from "../../../src/kafka/client-cluster.ts";
 import { isRetriable } from "../../../src/kafka/retry.ts";
 import {
   type CoordinatorBroker,
@@ -180,7 +180,7 @@ describe("admin clients' clusters", () => {
   });
 
   test("once installed, each admin client's cluster is known, and the factory is restored", () => {
-    installAdminCluster();
+    installClientClusters();
     const kafka = new Kafka({ brokers: ["127.0.0.1:1"], logLevel: logLevel.NOTHING });
     const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === CREATE_CLUSTER_SYMBOL)!;
     const factory = (kafka as unknown as Record<symbol, unknown>)[symbol];
@@ -189,5 +189,15 @@ describe("admin clients' clusters", () => {
     expect(typeof clusterOf(first)?.findGroupCoordinator).toBe("function");
     expect(clusterOf(first)).not.toBe(clusterOf(second));
     expect((kafka as unknown as Record<symbol, unknown>)[symbol]).toBe(factory);
+  });
+
+  test("once installed, each producer's cluster is known too, with the metadata lookups the leader split uses", () => {
+    installClientClusters();
+    const kafka = new Kafka({ brokers: ["127.0.0.1:1"], logLevel: logLevel.NOTHING });
+    const first = kafka.producer();
+    const second = kafka.producer();
+    expect(typeof producerClusterOf(first)?.findTopicPartitionMetadata).toBe("function");
+    expect(typeof producerClusterOf(first)?.refreshMetadataIfNecessary).toBe("function");
+    expect(producerClusterOf(first)).not.toBe(producerClusterOf(second));
   });
 });
