@@ -109,10 +109,13 @@ async function cleanStream(kafka: Kafka, settings: StreamSettings, options: Clea
         events: run.metrics.events,
       }),
     seek: (partition, offset) => consumer.seek({ topic, partition, offset: offset.toString() }),
+    pause: (partition) => consumer.pause([{ topic, partitions: [partition] }]),
+    resume: (partition) => consumer.resume([{ topic, partitions: [partition] }]),
     restarts: partitionRestarts,
     stopping: () => stop.stopping,
     fail: (error) => stop.fail(error),
     startPauseMs: WORKER_START_PAUSE_MS,
+    fencedPauseMs: settings.sessionTimeoutMs,
   });
 
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
@@ -146,7 +149,7 @@ async function cleanStream(kafka: Kafka, settings: StreamSettings, options: Clea
   const stopClock = startClock({
     everyMs: TICK_MS,
     cycles: () => slots.ready(),
-    onFlushFailure: (cycle, error) => (cycle.broken ? membership.restartBroken() : stop.fail(error)),
+    onFlushFailure: (cycle, error) => (cycle.broken || cycle.fenced ? membership.restartBroken() : stop.fail(error)),
     onTick: () => {
       noticeCommits();
       progress.update({ records: counters.read, extra: { "dead letters": counters.dead_lettered, lag: lag(highWatermarks, (partition) => slots.get(partition)?.worker?.offsetToCommit) } });
@@ -204,7 +207,7 @@ function batchHandler(context: BatchContext) {
       processed = await cycle.serial.run(async () => {
         // A batch for a cycle that was replaced (rebalance, partition restart) or cannot go on is
         // left unresolved: the partition is fetched again from where its new cycle starts.
-        if (stop.stopping || !slots.isCurrent(slot) || cycle.broken) return false;
+        if (stop.stopping || !slots.isCurrent(slot) || cycle.broken || cycle.fenced) return false;
         await cycle.process(batch.messages, { firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() });
         if (reachedTarget(targets, batch.partition, cycle.offsetToCommit)) await cycle.flushIfDue(Date.now(), true);
         return true;
@@ -213,8 +216,8 @@ function batchHandler(context: BatchContext) {
     } catch (error) {
       batchError = error;
     }
-    // A commit that failed retriably broke its cycle (the error is that cycle's `broken`): restart
-    // that partition, and let kafkajs go on with the others (thrown back, kafkajs would retry this
+    // A commit that failed retriably broke its cycle (the error is that cycle's `broken`), or was
+    // fenced (`fenced`): restart or drop that partition, and let kafkajs go on with the others (thrown back, kafkajs would retry this
     // batch on the broken cycle). Any other error goes to kafkajs, which ends the run unless it is
     // retriable, also while another partition happens to be broken.
     const brokenBy = membership.restartBroken();
@@ -242,12 +245,12 @@ function hiddenOnlyFetchHandler(context: Pick<BatchContext, "slots" | "membershi
       if (!cycle) return;
       try {
         await cycle.serial.run(async () => {
-          if (stop.stopping || !slots.isCurrent(slot) || cycle.broken) return;
+          if (stop.stopping || !slots.isCurrent(slot) || cycle.broken || cycle.fenced) return;
           await cycle.process([], { firstOffset: payload.firstOffset, lastOffset: payload.lastOffset });
           if (reachedTarget(targets, payload.partition, cycle.offsetToCommit)) await cycle.flushIfDue(Date.now(), true);
         });
       } catch (error) {
-        if (cycle.broken) membership.restartBroken();
+        if (cycle.broken || cycle.fenced) membership.restartBroken();
         else stop.fail(error);
       }
     });

@@ -5,6 +5,7 @@
  *
  *   idle ──begin──▶ open ──end──▶ committing ──committed──▶ idle
  *     ▲               │                 ├──retriable failure──▶ broken   (outcome unknown, files kept)
+ *     │               │                 ├──fenced─────────────▶ fenced   (files removed, aborted)
  *     └───abandon─────┘                 └──refused for good───▶ failed   (files removed, aborted)
  *   any state ──close──▶ closed
  */
@@ -18,7 +19,13 @@ export type CycleState =
   | "committing"
   /** The commit failed retriably, its outcome unknown: the cycle takes no more work; its partition restarts. */
   | "broken"
-  /** The commit was refused for good (fenced, a full disk): the cycle takes no more work; the run ends. */
+  /**
+   * The producer was fenced: another producer took the partition's transactional id (the group
+   * gave the partition to another member, or this process was away), or the broker expired the
+   * transaction. Never committed; the cycle takes no more work; the partition is left to the group.
+   */
+  | "fenced"
+  /** The commit was refused for good (a full disk, a denied write): the cycle takes no more work; the run ends. */
   | "failed"
   /** The producer is disconnected. */
   | "closed";
@@ -26,8 +33,9 @@ export type CycleState =
 export const VALID_TRANSITIONS: Readonly<Record<CycleState, readonly CycleState[]>> = {
   idle: ["open", "closed"],
   open: ["committing", "idle", "closed"],
-  committing: ["idle", "broken", "failed", "closed"],
+  committing: ["idle", "broken", "fenced", "failed", "closed"],
   broken: ["closed"],
+  fenced: ["closed"],
   failed: ["closed"],
   closed: [],
 };
@@ -40,5 +48,5 @@ export function transition(from: CycleState, to: CycleState, partition: number):
 
 /** States in which a cycle takes no more records and ends no more cycles. */
 export function isTerminal(state: CycleState): boolean {
-  return state === "broken" || state === "failed" || state === "closed";
+  return state === "broken" || state === "fenced" || state === "failed" || state === "closed";
 }

@@ -5,7 +5,7 @@
  * reason otherwise: still joining the group, rejoining after the consumer crashed, a partition
  * whose worker is starting or failed to start, no fetch answered for a while (the brokers are
  * away: kafkajs retries rather than crashes, so nothing else may show it), a cycle stuck (its sends or its commit retried
- * while the brokers are away), broken (its commit in doubt) or failed, or the run stopping. A member with no partitions (more members than partitions) is
+ * while the brokers are away), broken (its commit in doubt), fenced or failed, or the run stopping. A member with no partitions (more members than partitions) is
  * healthy: nothing of its work is undone. Pure: the view is read from the slots by `partitionViews`.
  */
 import { describeError } from "../errors.ts";
@@ -91,6 +91,7 @@ function partitionProblem(p: PartitionView, fileMaxAgeMs: number): string | unde
       if (p.cycle === "open") return (p.stateForMs ?? 0) > fileMaxAgeMs + STUCK_AFTER_MS ? `open for ${seconds(p.stateForMs!)}, past clean.file_max_age: its sends or its end are being retried` : undefined;
       if (p.cycle === "committing") return (p.stateForMs ?? 0) > STUCK_AFTER_MS ? `committing for ${seconds(p.stateForMs!)}: its commit is being retried` : undefined;
       if (p.cycle === "broken") return `commit in doubt, restarting from the committed offset${why}`;
+      if (p.cycle === "fenced") return `fenced by another owner of the partition, left to the group${why}`;
       if (p.cycle === "failed") return `commit refused${why}`;
       return "closed";
   }

@@ -17,7 +17,7 @@ import { cleanMessage } from "../clean/record.ts";
 import { stagingMessage } from "../clean/staging.ts";
 import type { KafkaError } from "../errors.ts";
 import { type CrashPoint, crashPoint } from "../faults.ts";
-import { toKafkaError } from "../kafka/errors.ts";
+import { isFencedError, toKafkaError } from "../kafka/errors.ts";
 import { partitionForKey } from "../kafka/partitioner.ts";
 import { isRetriable } from "../kafka/retry.ts";
 import type { ProducerTransaction, TransactionalProducer } from "../kafka/transactional-producer.ts";
@@ -115,7 +115,14 @@ export class PartitionCycle {
   get broken(): KafkaError | undefined {
     return this.#state === "broken" ? this.#failure : undefined;
   }
-  /** Why the cycle takes no more work, in `broken` and `failed` (and `closed` after either). */
+  /**
+   * Why the cycle was fenced (another producer took its transactional id), or undefined. A fenced
+   * cycle processes nothing more; its partition is left to the group (membership.ts).
+   */
+  get fenced(): KafkaError | undefined {
+    return this.#state === "fenced" ? this.#failure : undefined;
+  }
+  /** Why the cycle takes no more work, in `broken`, `fenced` and `failed` (and `closed` after them). */
   get failure(): KafkaError | undefined {
     return this.#failure;
   }
@@ -305,9 +312,10 @@ export class PartitionCycle {
       this.#events.aborted("in_doubt");
       return this.#failure;
     }
-    // Refused for good (fenced by a new owner, a full disk): never committed. Remove the files
-    // now rather than leave them to the next owner's recovery, which may already have run.
-    this.#moveTo("failed");
+    // Refused for good: never committed. Remove the files now rather than leave them to the next
+    // owner's recovery, which may already have run. Fenced, the partition has (or will have) a new
+    // owner; anything else (a full disk) ends the run.
+    this.#moveTo(isFencedError(error) ? "fenced" : "failed");
     this.#events.aborted("refused");
     await this.#options.sink.remove(written);
     await open.abort().catch(() => undefined);

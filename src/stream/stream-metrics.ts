@@ -59,7 +59,7 @@ export function createStreamMetrics(sources: StreamMetricsSources): StreamMetric
   counted("kstream_clean_cycles_committed_total", "Cycles committed: one Kafka transaction each, with the consumer offset (the summary's commits)", () => counters.commits);
   const aborted = registry.counter(
     "kstream_clean_cycles_aborted_total",
-    "Cycles that opened a transaction and did not commit it, by reason: dropped (rebalance, restart, failed run), refused (fenced, full disk), in_doubt (commit failed retriably)",
+    "Cycles that opened a transaction and did not commit it, by reason: dropped (rebalance, restart, failed run), refused (fenced by another owner, full disk), in_doubt (commit failed retriably)",
     ABORT_REASONS.map((reason) => ({ reason })),
   );
   const commitSeconds = registry.histogram(

@@ -15,10 +15,11 @@ describe("the cycle's states", () => {
     expect(() => transition("closed", "closed", 4)).toThrow(/closed to closed/);
   });
 
-  test("broken and failed cycles lead only to closed", () => {
+  test("broken, fenced and failed cycles lead only to closed", () => {
     expect(VALID_TRANSITIONS.broken).toEqual(["closed"]);
+    expect(VALID_TRANSITIONS.fenced).toEqual(["closed"]);
     expect(VALID_TRANSITIONS.failed).toEqual(["closed"]);
-    expect(states.filter(isTerminal)).toEqual(["broken", "failed", "closed"]);
+    expect(states.filter(isTerminal)).toEqual(["broken", "fenced", "failed", "closed"]);
   });
 
   test("every state but closed can be closed", () => {

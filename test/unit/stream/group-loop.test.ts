@@ -13,6 +13,7 @@ const retriable = (message: string) => Object.assign(new Error(message), { retri
 class FakeWorker {
   readonly serial = createSerial();
   broken: KafkaError | undefined;
+  fenced: KafkaError | undefined;
   committedOffset = 0n;
   bufferedRows = 0;
   commitFailure: Error | undefined;
@@ -33,8 +34,10 @@ class FakeWorker {
   }
 }
 
-function membershipFixture(options: { allow?: (error: unknown) => boolean; startFailures?: number } = {}) {
+function membershipFixture(options: { allow?: (error: unknown) => boolean; startFailures?: number; fencedPauseMs?: number } = {}) {
   const log: string[] = [];
+  /** Pauses and resumes of fetching, apart from the workers' steps. */
+  const fetching: string[] = [];
   const slots = new Slots<FakeWorker>();
   const failures: unknown[] = [];
   let startFailures = options.startFailures ?? 0;
@@ -47,15 +50,18 @@ function membershipFixture(options: { allow?: (error: unknown) => boolean; start
       return new FakeWorker(partition, log);
     },
     seek: (partition, offset) => log.push(`seek ${partition} ${offset}`),
+    pause: (partition) => fetching.push(`pause ${partition}`),
+    resume: (partition) => fetching.push(`resume ${partition}`),
     restarts: { allow: options.allow ?? ((error) => (error as { retriable?: boolean }).retriable === true) },
     stopping: () => stop.stopping,
     fail: (error) => failures.push(error),
     startPauseMs: 1,
+    fencedPauseMs: options.fencedPauseMs ?? 5,
   });
   const settle = async () => {
     for (let i = 0; i < 20; i++) await Bun.sleep(1);
   };
-  return { log, slots, failures, membership, settle, stop };
+  return { log, fetching, slots, failures, membership, settle, stop };
 }
 
 describe("the per-partition slots", () => {
@@ -132,6 +138,40 @@ describe("membership", () => {
     await settle();
     expect(log).toEqual(["seek 2 40", "abandon 2", "close 2", "start 2"]);
     expect(slots.get(2)!.worker).not.toBe(worker);
+  });
+
+  test("a fenced worker's partition stops being fetched and, kept by the group, starts again after the pause, fetched again", async () => {
+    const { log, fetching, membership, slots, failures, settle } = membershipFixture({ fencedPauseMs: 5 });
+    membership.assign([3]);
+    await settle();
+    const worker = slots.get(3)!.worker!;
+    worker.committedOffset = 70n;
+    worker.fenced = new Error("Producer attempted an operation with an old epoch") as KafkaError;
+    log.length = 0;
+    fetching.length = 0;
+    expect(membership.restartBroken()).toEqual([worker.fenced]);
+    expect(fetching).toEqual(["pause 3"]);
+    await settle();
+    expect(log).toEqual(["seek 3 70", "abandon 3", "close 3", "start 3"]);
+    expect(fetching).toEqual(["pause 3", "resume 3"]);
+    expect(slots.get(3)!.worker).not.toBe(worker);
+    expect(failures).toEqual([]);
+  });
+
+  test("a fenced worker's partition moved by a rebalance during the pause starts no producer for the old slot", async () => {
+    const { log, membership, slots, settle } = membershipFixture({ fencedPauseMs: 50 });
+    membership.assign([3, 4]);
+    await settle();
+    const worker = slots.get(3)!.worker!;
+    worker.fenced = new Error("Producer attempted an operation with an old epoch") as KafkaError;
+    membership.restartBroken();
+    await settle();
+    log.length = 0;
+    membership.assign([4]); // the group gave partition 3 to another member
+    await Bun.sleep(80);
+    expect(log.filter((step) => step === "start 3")).toEqual([]);
+    expect(log).toContain("start 4");
+    expect(slots.get(3)).toBeUndefined();
   });
 
   test("a broken worker past kafka.retry_limit fails the run instead of restarting", async () => {

@@ -173,15 +173,26 @@ describe("a partition cycle", () => {
     await expect(cycle.process(messages(3, 1))).rejects.toThrow(/disk says no/);
   });
 
-  test("a cycle fenced by a newer owner of its transactional id removes its files and fails", async () => {
+  test("a cycle fenced by a newer owner of its transactional id removes its files and is fenced, not failed", async () => {
     const { cycle, producer, sink, log, now } = setUp();
     producer.failures.set("sendOffsets", fenced());
     await cycle.process(messages(0, 3));
     await expect(cycle.flushIfDue(now(), true)).rejects.toThrow(/fences the current one/);
-    expect(cycle.state).toBe("failed");
+    expect(cycle.state).toBe("fenced");
+    expect(cycle.fenced?.message).toMatch(/fences the current one/);
+    expect(cycle.broken).toBeUndefined();
     expect(sink.removed).toEqual(["file-1"]);
     expect(log).not.toContain("commit t1");
     expect(log.at(-1)).toBe("abort t1");
+  });
+
+  test("a cycle whose commit kafkajs refused with an old epoch (INVALID_PRODUCER_EPOCH, wrapped) is fenced", async () => {
+    const { cycle, producer, now } = setUp();
+    const oldEpoch = Object.assign(new Error("Producer attempted an operation with an old epoch"), { name: "KafkaJSProtocolError", type: "INVALID_PRODUCER_EPOCH", code: 47, retriable: false });
+    producer.failures.set("commit", Object.assign(new Error("retries exceeded"), { name: "KafkaJSNonRetriableError", originalError: oldEpoch }));
+    await cycle.process(messages(0, 3));
+    await expect(cycle.flushIfDue(now(), true)).rejects.toThrow();
+    expect(cycle.state).toBe("fenced");
   });
 
   test("a Parquet write that fails for good fails the cycle without a commit", async () => {
@@ -190,6 +201,7 @@ describe("a partition cycle", () => {
     await cycle.process(messages(0, 3));
     await expect(cycle.flushIfDue(now(), true)).rejects.toThrow(/ENOSPC/);
     expect(cycle.state).toBe("failed");
+    expect(cycle.fenced).toBeUndefined();
     expect(log).not.toContain("sendOffsets 3");
     expect(log.at(-1)).toBe("abort t1");
   });
