@@ -59,6 +59,7 @@ cleanup() {
   KAFKA_PORT=$cluster_port bash scripts/kafka.sh down --purge >/dev/null 2>&1
   # What run.ts started on the namespaced hosts and had not taken down yet (it was interrupted).
   if [ -f "$work/.hosts-kafka" ]; then bash scripts/hosts.sh kafka down --purge >/dev/null 2>&1; fi
+  if [ -f "$work/.hosts-s3" ]; then bash scripts/hosts.sh s3 down --purge >/dev/null 2>&1; fi
   if [ -f "$work/.hosts-built" ]; then bash scripts/hosts.sh down >/dev/null 2>&1; fi
   if [ "${FAULTS_KEEP:-0}" = 1 ]; then echo "faults.sh: kept $work" >&2; else rm -rf "$work"; fi
 }

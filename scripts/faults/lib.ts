@@ -204,6 +204,16 @@ export interface WorkspaceOptions {
   ledgerDir?: string;
   fileMaxAge?: string;
   heartbeatTimeout?: string;
+  /** Parquet to this S3 server instead of a folder: the workspace's files under s3://<bucket>/<label>_<suffix>. */
+  s3?: S3Server;
+}
+
+/** An S3 server of scripts/s3.sh, as a workspace's config and the checks reach it. */
+export interface S3Server {
+  readonly endpoint: string;
+  readonly bucket: string;
+  /** s3.sh's run folder: access_key_id and secret_access_key (the secret never leaves its file but for the checker's environment). */
+  readonly runDir: string;
 }
 
 /** One scenario's own topics, consumer group, Parquet folder, ledger and config file. */
@@ -215,6 +225,7 @@ export class Workspace {
   readonly parquetDir: string;
   readonly ledger: string;
   readonly host: string | undefined;
+  readonly s3: S3Server | undefined;
   private runs = 0;
 
   constructor(
@@ -228,7 +239,8 @@ export class Workspace {
     mkdirSync(join(this.dir, "logs"), { recursive: true });
     this.topics = { input: `faults_in_${suffix}`, staging: `faults_stage_${suffix}`, dead_letter: `faults_dlq_${suffix}` };
     this.group = `faults_group_${suffix}`;
-    this.parquetDir = options.parquetDir ?? join(this.dir, "parquet");
+    this.s3 = options.s3;
+    this.parquetDir = options.parquetDir ?? (options.s3 ? `s3://${options.s3.bucket}/${suffix}` : join(this.dir, "parquet"));
     this.ledger = join(options.ledgerDir ?? this.dir, "ledger.db");
     this.config = join(this.dir, "kstream.toml");
     this.host = options.host;
@@ -259,7 +271,7 @@ session_timeout = "6s"
 [ledger]
 path = "${this.ledger}"
 heartbeat_timeout = "${options.heartbeatTimeout ?? "1m"}"
-`,
+${options.s3 ? s3Table(options.s3) : ""}`,
     );
   }
 
@@ -288,8 +300,9 @@ heartbeat_timeout = "${options.heartbeatTimeout ?? "1m"}"
     }
   }
 
-  /** Parquet files renamed into place (hidden temporary files not counted). */
+  /** Parquet files renamed into place (hidden temporary files not counted); a folder's only. */
   parquetFiles(): string[] {
+    if (this.s3) throw new Error("parquetFiles() lists a folder; this workspace writes to S3 (parquetLineage reads it)");
     if (!existsSync(this.parquetDir)) return [];
     return readdirSync(this.parquetDir, { recursive: true })
       .map(String)
@@ -359,6 +372,61 @@ export async function parquetLineage(dir: string): Promise<string[]> {
     instance.closeSync();
   }
 }
+
+/** The [s3] table of a workspace on an S3 server: the key id and the secret's file from s3.sh's run folder. */
+function s3Table(server: S3Server): string {
+  const keyId = readFileSync(join(server.runDir, "access_key_id"), "utf8").trim();
+  return `
+[s3]
+endpoint = "${server.endpoint}"
+path_style = true
+access_key_id = "${keyId}"
+secret_access_key_file = "${join(server.runDir, "secret_access_key")}"
+retry_limit = "60s"
+`;
+}
+
+const PYTHON = join(ROOT, ".cache", "python", "bin", "python");
+
+/**
+ * pyarrow lists the workspace's objects (DuckDB's own glob cannot list versitygw's keys: README
+ * "Parquet on S3"), then DuckDB with httpfs reads `partition:offset` of every row over S3; both
+ * from PyPI (scripts/setup.sh), inside the workspace's host, the only place the S3 host answers.
+ */
+const S3_LINEAGE_PY = `
+import duckdb, duckdb_ext, json, os, sys
+import pyarrow.fs as pafs
+endpoint = os.environ["S3_ENDPOINT"]
+s3 = pafs.S3FileSystem(access_key=os.environ["KEY"], secret_key=os.environ["SECRET"], endpoint_override=endpoint, region="us-east-1")
+infos = s3.get_file_info(pafs.FileSelector(sys.argv[1], recursive=True, allow_not_found=True))
+keys = [i.path for i in infos if i.type == pafs.FileType.File and i.path.endswith(".parquet") and not os.path.basename(i.path).startswith(".")]
+rows = []
+if keys:
+    con = duckdb.connect(config={"extension_directory": os.path.join(list(duckdb_ext.__path__)[0], "extensions"), "autoinstall_known_extensions": False})
+    con.execute("LOAD httpfs")
+    host = endpoint.split("://", 1)[1]
+    con.execute(f"CREATE SECRET s3 (TYPE s3, KEY_ID '{os.environ['KEY']}', SECRET '{os.environ['SECRET']}', ENDPOINT '{host}', URL_STYLE 'path', USE_SSL false, REGION 'us-east-1')")
+    files = ", ".join("'s3://" + k.replace("'", "''") + "'" for k in keys)
+    rows = con.execute(f"SELECT source_partition, source_offset FROM read_parquet([{files}], hive_partitioning = false)").fetchall()
+print(json.dumps({"files": len(keys), "rows": [f"{p}:{o}" for p, o in rows]}))
+`;
+
+/** `partition:offset` of every Parquet row of a workspace on S3, read by DuckDB over S3 (S3_LINEAGE_PY). */
+export async function s3Lineage(ws: Workspace): Promise<string[]> {
+  const server = ws.s3!;
+  const prefix = ws.parquetDir.replace(/^s3:\/\//, "");
+  const env = {
+    S3_ENDPOINT: server.endpoint,
+    KEY: readFileSync(join(server.runDir, "access_key_id"), "utf8").trim(),
+    SECRET: readFileSync(join(server.runDir, "secret_access_key"), "utf8").trim(),
+  };
+  const result = await run(inHost(ws.host, [PYTHON, "-c", S3_LINEAGE_PY, prefix]), { env, timeoutMs: 300_000 });
+  if (result.exitCode !== 0) throw new Error(`DuckDB over S3 (${ws.parquetDir}) failed (${result.exitCode}): ${lastLine(result.stderr)}`);
+  return (JSON.parse(result.stdout) as { rows: string[] }).rows;
+}
+
+/** Every Parquet row's `partition:offset`, from the workspace's folder or bucket. */
+export const workspaceLineage = (ws: Workspace) => (ws.s3 ? s3Lineage(ws) : parquetLineage(ws.parquetDir));
 
 export interface LedgerRun {
   id: string;
@@ -455,7 +523,7 @@ export async function checkCleaned(tally: Tally, ws: Workspace, input: KcatMessa
   const [staging, deadLetters, rows] = await Promise.all([
     kcat(ws.brokers, ws.topics.staging, "read_committed", ws.host),
     kcat(ws.brokers, ws.topics.dead_letter, "read_committed", ws.host),
-    parquetLineage(ws.parquetDir),
+    workspaceLineage(ws),
   ]);
   const lineage = (m: KcatMessage) => `${header(m, "kstream-source-partition")}:${header(m, "kstream-source-offset")}`;
   const rowCounts = countOf(rows);
@@ -484,7 +552,7 @@ export async function checkCleaned(tally: Tally, ws: Workspace, input: KcatMessa
   if (strangers.length) tally.problems.push(`${strangers.length} rows, dead letters or staging messages of offsets the input topic does not hold${sample(strangers)}`);
   tally.lost += lost.length + unstaged.length;
   tally.duplicated += duplicated.length + overStaged.length + strangers.length;
-  note(`checked: ${input.length} input messages, ${rows.length} Parquet rows (DuckDB), ${deadLetters.length} dead letters and ${staging.length} staging messages (kcat, read_committed)`);
+  note(`checked: ${input.length} input messages, ${rows.length} Parquet rows (DuckDB${ws.s3 ? " over S3" : ""}), ${deadLetters.length} dead letters and ${staging.length} staging messages (kcat, read_committed)`);
 }
 
 export interface ReconReport {
