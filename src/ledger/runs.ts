@@ -12,7 +12,7 @@
  */
 import type { Database, Statement } from "bun:sqlite";
 import { guard } from "./database.ts";
-import { appendToJournal, journalPath, readJournal, removeJournal } from "./journal.ts";
+import { appendToJournal, claimJournal, journalPath, readJournalFiles, removeClaims } from "./journal.ts";
 import { uncoveredParts } from "./offset-ranges.ts";
 import { type Acknowledgement, type InDoubt, type JournalEntry, MAX_REJECTION_DETAILS, type OffsetRange, type Rejection, type RunLedger, type RunRow } from "./types.ts";
 
@@ -137,10 +137,18 @@ function transactions(db: Database, statements: Statements) {
 export function openRunLedger(db: Database, path: string): RunLedger {
   const statements = guard(path, "prepare", () => prepare(db));
   const writes = transactions(db, statements);
-  const journal = readJournal(path);
-  if (journal !== undefined) {
-    guard(path, `add the records kept in ${journalPath(path)}`, () => writes.foldJournal.immediate(journal));
-    removeJournal(path);
+  const claimed = claimJournal(path);
+  if (claimed.length > 0) {
+    const journal = readJournalFiles(claimed);
+    try {
+      guard(path, `add the records kept in ${journalPath(path)}`, () => writes.foldJournal.immediate(journal));
+    } catch (error) {
+      // Not folded: the entries go back to the journal, where the next open finds them.
+      appendToJournal(path, journal);
+      removeClaims(claimed);
+      throw error;
+    }
+    removeClaims(claimed);
   }
   const now = () => new Date().toISOString();
   return {

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { Database } from "bun:sqlite";
 import { LedgerError } from "../../../src/errors.ts";
-import { journalPath } from "../../../src/ledger/journal.ts";
+import { appendToJournal, claimJournal, journalPath, readJournalFiles } from "../../../src/ledger/journal.ts";
 import { heartbeatEveryMs, MAX_REJECTION_DETAILS, openLedger } from "../../../src/ledger/ledger.ts";
 import { migrate } from "../../../src/ledger/migrations.ts";
 import { tempRoot } from "../helpers.ts";
@@ -157,6 +157,35 @@ describe("ledger journal (what a held database would not take)", () => {
     const again = openLedger(path);
     expect(again.getRun("run-1")).toMatchObject({ status: "interrupted", sent: 7 });
     expect(again.offsetRanges("run-1")).toEqual([{ topic: "t", partition: 1, first_offset: 0, last_offset: 6, count: 7 }]);
+    again.close();
+  });
+
+  test("an append whose journal a fold claimed while it wrote writes its lines again, to the journal the next fold reads", () => {
+    const path = join(root, "journal-claimed", "ledger.db");
+    mkdirSync(dirname(path), { recursive: true });
+    const entry = { kind: "ack", run_id: "run-1", topic: "t", partition: 0, first_offset: 0, count: 3 } as const;
+    let claimed: string[] = [];
+    appendToJournal(path, [entry], () => {
+      if (claimed.length === 0) claimed = claimJournal(path); // the fold renames the file just written, perhaps before reading these lines
+    });
+    expect(claimed).toHaveLength(1);
+    expect(readJournalFiles(claimed)).toEqual([entry]);
+    expect(readJournalFiles([journalPath(path)])).toEqual([entry]);
+  });
+
+  test("a claim left by a fold that died is folded by the next open, once", () => {
+    const path = join(root, "journal-leftover.db");
+    const ledger = openLedger(path);
+    ledger.startRun(run);
+    ledger.close();
+    const leftover = `${journalPath(path)}.folding-999999-1`;
+    writeFileSync(leftover, `${JSON.stringify({ kind: "ack", run_id: "run-1", topic: "t", partition: 3, first_offset: 0, count: 6 })}\n`);
+    const reopened = openLedger(path);
+    expect(reopened.getRun("run-1")?.sent).toBe(6);
+    expect(existsSync(leftover)).toBe(false);
+    reopened.close();
+    const again = openLedger(path);
+    expect(again.getRun("run-1")?.sent).toBe(6);
     again.close();
   });
 
