@@ -211,6 +211,10 @@ function planPartition(data: PartitionData): PlannedPartition | undefined {
   const bodySizes = new Int32Array(count);
   const headers: (HeaderPair[] | undefined)[] = new Array(count);
   let recordsBytes = 0;
+  // Messages of one run share one headers object: flattened and measured once per batch.
+  let lastHeaders: object | undefined;
+  let lastPairs: HeaderPair[] = [];
+  let lastHeadersSize = 0;
   for (let i = 0; i < count; i++) {
     const message = messages[i]!;
     if (message == null || typeof message !== "object") return undefined;
@@ -223,15 +227,15 @@ function planPartition(data: PartitionData): PlannedPartition | undefined {
     let size = 1 + sizeOfVarLong(delta) + sizeOfVarInt(i) + sizeOfVarIntBytes(key) + sizeOfVarIntBytes(value);
     const rawHeaders = message.headers === undefined ? {} : message.headers;
     if (rawHeaders === null || typeof rawHeaders !== "object") return undefined;
-    const pairs = headerPairs(rawHeaders as Record<string, unknown>);
-    if (!pairs) return undefined;
-    size += sizeOfVarInt(pairs.length);
-    for (const pair of pairs) {
-      const keySize = Buffer.byteLength(pair.key);
-      const valueSize = Buffer.byteLength(pair.value);
-      size += sizeOfVarInt(keySize) + keySize + sizeOfVarInt(valueSize) + valueSize;
+    if (rawHeaders !== lastHeaders) {
+      const pairs = headerPairs(rawHeaders as Record<string, unknown>);
+      if (!pairs) return undefined;
+      lastHeaders = rawHeaders;
+      lastPairs = pairs;
+      lastHeadersSize = headersSize(pairs);
     }
-    headers[i] = pairs.length === 0 ? undefined : pairs;
+    size += lastHeadersSize;
+    headers[i] = lastPairs.length === 0 ? undefined : lastPairs;
     bodySizes[i] = size;
     recordsBytes += sizeOfVarInt(size) + size;
   }
@@ -291,6 +295,16 @@ function headerPairs(headers: Record<string, unknown>): HeaderPair[] | undefined
     }
   }
   return pairs;
+}
+
+function headersSize(pairs: HeaderPair[]): number {
+  let size = sizeOfVarInt(pairs.length);
+  for (const pair of pairs) {
+    const keySize = Buffer.byteLength(pair.key);
+    const valueSize = Buffer.byteLength(pair.value);
+    size += sizeOfVarInt(keySize) + keySize + sizeOfVarInt(valueSize) + valueSize;
+  }
+  return size;
 }
 
 function writeRecords(buf: Buffer, start: number, plan: PlannedPartition): number {
