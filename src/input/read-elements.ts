@@ -152,7 +152,7 @@ function passValue(window: Window, scan: ScanState): void {
 }
 
 function elementItem(bytes: Uint8Array, start: number, scan: ScanState, line: number): InputItem {
-  const value = scan.compactLength < 0 ? Buffer.from(bytes.subarray(start, scan.end)) : Buffer.from(scan.compact.subarray(0, scan.compactLength));
+  const value = scan.compactLength < 0 ? Buffer.copyBytesFrom(bytes, start, scan.end - start) : Buffer.copyBytesFrom(scan.compact, 0, scan.compactLength);
   return { kind: "element", value, key: keyOf(value, scan), line, bytes: scan.end - start };
 }
 
