@@ -1,8 +1,9 @@
 /**
  * Streams the elements of produce's input — a JSON array (any layout) or NDJSON — out of a byte
  * stream of any size, holding only the bytes of the element being read. The first non-blank
- * character chooses the format (`[` → array). Each element comes out as compact JSON text (its
- * own bytes minus white space, see json-scan.ts) with its line number and message key; an NDJSON
+ * character chooses the format (`[` → array). Each element comes out as compact JSON (its own
+ * bytes minus white space, see json-scan.ts) with its line number and message key, both as UTF-8
+ * bytes ready for the record: never decoded to a string and encoded again; an NDJSON
  * line that is not JSON comes out as a rejection; a broken array throws InputSyntaxError with the
  * line and column (1-based, in characters) of the problem, after every element before it.
  */
@@ -11,6 +12,7 @@ import {
   ID_ESCAPED_STRING,
   ID_NONE,
   ID_NUMBER,
+  ID_PLAIN_STRING,
   SCAN_ERROR,
   SCAN_INCOMPLETE,
   createScanState,
@@ -22,13 +24,19 @@ import {
 import { CLOSE_BRACKET, COMMA, LF, OPEN_BRACKET } from "./bytes.ts";
 
 export type InputItem =
-  | { readonly kind: "element"; readonly json: string; readonly key: string | undefined; readonly line: number; readonly bytes: number }
+  | {
+      readonly kind: "element";
+      /** The compact JSON text, UTF-8: a Buffer of its own (the scanner's buffers are reused). */
+      readonly value: Buffer;
+      /** The key's UTF-8 bytes: a view into `value` unless the id held escapes. */
+      readonly key: Buffer | undefined;
+      readonly line: number;
+      readonly bytes: number;
+    }
   | { readonly kind: "rejected"; readonly line: number; readonly reason: string };
 
 /** Past this, a buffer that held one huge element is dropped once that element is done. */
 const KEEP_BUFFER_BYTES = 8 * 1024 * 1024;
-
-const utf8 = new TextDecoder();
 
 /**
  * The unread bytes and where they sit in the text. `bytes` is the input's own chunk while it is
@@ -144,25 +152,20 @@ function passValue(window: Window, scan: ScanState): void {
 }
 
 function elementItem(bytes: Uint8Array, start: number, scan: ScanState, line: number): InputItem {
-  const compact = scan.compactLength < 0 ? bytes.subarray(start, scan.end) : scan.compact.subarray(0, scan.compactLength);
-  const json = utf8.decode(compact);
-  return { kind: "element", json, key: keyOf(json, compact, scan), line, bytes: scan.end - start };
+  const value = scan.compactLength < 0 ? Buffer.copyBytesFrom(bytes, start, scan.end - start) : Buffer.copyBytesFrom(scan.compact, 0, scan.compactLength);
+  return { kind: "element", value, key: keyOf(value, scan), line, bytes: scan.end - start };
 }
 
 /**
  * The message key: a string id as is, a number id exactly as written; no key for anything else
- * (no id, null, a boolean, an object or array, or an element that is not an object).
+ * (no id, null, a boolean, an object or array, or an element that is not an object). The key's
+ * bytes are the id's own, so only an id with escapes is decoded (and its result encoded).
  */
-function keyOf(json: string, compact: Uint8Array, scan: ScanState): string | undefined {
+function keyOf(value: Buffer, scan: ScanState): Buffer | undefined {
   if (scan.idKind === ID_NONE) return undefined;
-  // All-ASCII text has one UTF-16 unit per byte, so byte offsets index the string directly.
-  const raw =
-    json.length === compact.length
-      ? json.slice(scan.idStart, scan.idEnd)
-      : utf8.decode(compact.subarray(scan.idStart, scan.idEnd));
-  if (scan.idKind === ID_NUMBER) return raw;
-  if (scan.idKind === ID_ESCAPED_STRING) return JSON.parse(raw) as string;
-  return raw.slice(1, -1);
+  if (scan.idKind === ID_NUMBER) return value.subarray(scan.idStart, scan.idEnd);
+  if (scan.idKind === ID_PLAIN_STRING) return value.subarray(scan.idStart + 1, scan.idEnd - 1);
+  return Buffer.from(JSON.parse(value.toString("utf8", scan.idStart, scan.idEnd)) as string, "utf8");
 }
 
 function shrinkScratch(scan: ScanState): void {

@@ -5,6 +5,8 @@
  * snappy (raw or xerial-framed), lz4 (LZ4 frame) and zstd, and producers can write each of them.
  * gzip stays kafkajs' own (node:zlib); zstd is Bun's built-in libzstd, at level 3 as the Java
  * client and librdkafka default to; snappy and lz4 are the pure codecs of src/compression/.
+ * zstd compresses on Bun's worker threads (the same bytes as the synchronous call): a producer's
+ * batch is compressed on the second core while the JavaScript thread reads the next one.
  */
 import { CompressionCodecs, CompressionTypes } from "kafkajs";
 import { lz4CompressFrame, lz4DecompressFrame } from "../compression/lz4.ts";
@@ -39,11 +41,11 @@ const codec = (compress: (bytes: Uint8Array) => Uint8Array, decompress: (bytes: 
 export const KAFKA_CODEC_IMPLEMENTATIONS = {
   [CompressionTypes.Snappy]: codec(snappyCompressXerial, snappyDecompress),
   [CompressionTypes.LZ4]: codec(lz4CompressFrame, lz4DecompressFrame),
-  [CompressionTypes.ZSTD]: codec(
-    (bytes) => Bun.zstdCompressSync(bytes, { level: ZSTD_LEVEL }),
-    (bytes) => Bun.zstdDecompressSync(bytes),
-  ),
-} as const;
+  [CompressionTypes.ZSTD]: {
+    compress: async (encoder) => asBuffer(await Bun.zstdCompress(encoder.buffer, { level: ZSTD_LEVEL })),
+    decompress: async (buffer) => asBuffer(Bun.zstdDecompressSync(buffer)),
+  },
+} as const satisfies Record<number, KafkajsCodec>;
 
 let installed = false;
 

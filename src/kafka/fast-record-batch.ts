@@ -300,13 +300,33 @@ function readBytes(buf: Buffer, end: number): Buffer | null {
   return bytes;
 }
 
+/**
+ * Header keys: a topic's records carry the same few, so the last KNOWN_KEYS keys' bytes are kept
+ * with their strings and a repeat is found by comparing bytes instead of decoding them again.
+ */
+const KNOWN_KEYS = 8;
+const knownKeyBytes: Buffer[] = [];
+const knownKeyTexts: string[] = [];
+let nextKnownKey = 0;
+
 function readString(buf: Buffer, end: number): string | null {
   const length = readVarInt(buf, end);
   if (length === -1) return null;
   if (length < 0 || cursor + length > end) throw FALL_BACK;
-  const text = buf.toString("utf8", cursor, cursor + length);
+  const start = cursor;
   cursor += length;
+  for (let k = 0; k < knownKeyBytes.length; k++) if (sameBytes(knownKeyBytes[k]!, buf, start, length)) return knownKeyTexts[k]!;
+  const text = buf.toString("utf8", start, start + length);
+  knownKeyBytes[nextKnownKey] = Buffer.from(buf.subarray(start, start + length));
+  knownKeyTexts[nextKnownKey] = text;
+  nextKnownKey = (nextKnownKey + 1) % KNOWN_KEYS;
   return text;
+}
+
+function sameBytes(known: Buffer, buf: Buffer, start: number, length: number): boolean {
+  if (known.length !== length) return false;
+  for (let i = 0; i < length; i++) if (known[i] !== buf[start + i]) return false;
+  return true;
 }
 
 /** kafkajs' readInt64().toString(): the signed 64-bit value in decimal. */

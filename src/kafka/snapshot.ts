@@ -95,7 +95,9 @@ async function consume(
       }),
     eachBatch: async ({ batch, heartbeat }) => {
       const end = endOffsets.get(batch.partition)!;
-      const wanted = batch.messages.filter((message) => BigInt(message.offset) < end);
+      // Offsets ascend within a batch: only a batch that runs past the end needs each one looked at.
+      const last = batch.messages.at(-1);
+      const wanted = last === undefined || BigInt(last.offset) < end ? batch.messages.slice() : batch.messages.filter((message) => BigInt(message.offset) < end);
       if (wanted.length > 0) {
         count += wanted.length;
         await onMessages(batch.partition, wanted);

@@ -37,6 +37,9 @@ export interface MeasureAggregator {
 
 export function createAggregator(options: { placeholder: string; from?: number | undefined; to?: number | undefined }): MeasureAggregator {
   const windows = new Map<number, WindowState>();
+  // Consecutive records nearly always share a window.
+  let lastStart = Number.NaN;
+  let last: WindowState | undefined;
   return {
     get windowCount() {
       return windows.size;
@@ -44,11 +47,13 @@ export function createAggregator(options: { placeholder: string; from?: number |
     add(record) {
       if (options.from !== undefined && record.windowStart < options.from) return;
       if (options.to !== undefined && record.windowStart >= options.to) return;
-      let state = windows.get(record.windowStart);
+      let state = record.windowStart === lastStart ? last : windows.get(record.windowStart);
       if (!state) {
         state = { end: record.windowEnd, users: new Set(), countries: new Map() };
         windows.set(record.windowStart, state);
       }
+      lastStart = record.windowStart;
+      last = state;
       if (record.user !== null && record.user !== options.placeholder) state.users.add(record.user);
       if (record.country !== null) state.countries.set(record.country, (state.countries.get(record.country) ?? 0) + 1);
     },

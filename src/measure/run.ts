@@ -14,6 +14,7 @@ import { writeFileDurably } from "../storage/durable.ts";
 import { log } from "../ui/log.ts";
 import { createAggregator, measureOf, parseStagingValue, type StagingRecord, type WindowMeasure } from "./aggregate.ts";
 import { formatCsv, measuresFromCsv } from "./csv.ts";
+import { createWindowCache, readStagingValue } from "./staging-value.ts";
 
 export interface MeasureOptions {
   readonly stagingTopic: string;
@@ -41,8 +42,9 @@ export interface MeasureSummary {
 export async function runMeasures(kafka: Kafka, ledger: Ledger | undefined, options: MeasureOptions): Promise<MeasureSummary> {
   const startedAt = performance.now();
   let malformed = 0;
+  const windowCache = createWindowCache();
   const decode = (message: KafkaMessage): StagingRecord | undefined => {
-    const record = message.value ? parseStagingValue(message.value.toString("utf8")) : undefined;
+    const record = message.value ? readStagingValue(message.value, windowCache, parseStagingValue) : undefined;
     if (!record) malformed++;
     return record;
   };

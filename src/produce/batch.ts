@@ -22,13 +22,11 @@ export const MAX_REQUEST_BYTES = 512 * 1024;
 export const RECORD_OVERHEAD_BYTES = 61 + 64 + RUN_HEADER.length + 36 + 1024;
 
 /**
- * The size of an element's record when it is more than `limit` bytes, else undefined. Its bytes in
- * the file (`sourceBytes`, white space included) bound both the value's and the key's UTF-8 size,
- * so only big elements are measured.
+ * The size of an element's record when it is more than `limit` bytes, else undefined: its value's
+ * and key's UTF-8 bytes plus the record's overhead.
  */
-export function oversize(json: string, key: string | undefined, sourceBytes: number, limit: number): number | undefined {
-  if (2 * sourceBytes + RECORD_OVERHEAD_BYTES <= limit) return undefined;
-  const size = Buffer.byteLength(json, "utf8") + (key === undefined ? 0 : Buffer.byteLength(key, "utf8")) + RECORD_OVERHEAD_BYTES;
+export function oversize(value: Uint8Array, key: Uint8Array | undefined, limit: number): number | undefined {
+  const size = value.length + (key === undefined ? 0 : key.length) + RECORD_OVERHEAD_BYTES;
   return size > limit ? size : undefined;
 }
 

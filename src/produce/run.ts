@@ -124,7 +124,7 @@ async function publish({ input, options, sink, batch, tally, progress, startedAt
     // A record the broker refuses would fail the whole request (and with it a run that has a good
     // prefix), and a 100 MB one is cut off by the broker's socket limit and retried until
     // kafka.retry_limit. Refused here instead, like a bad NDJSON line: counted, with its line.
-    const size = oversize(item.json, item.key, item.bytes, sink.maxMessageBytes);
+    const size = oversize(item.value, item.key, sink.maxMessageBytes);
     if (size !== undefined) {
       reject({ line: item.line, reason: `the element is ${size} bytes, larger than the topic accepts (max.message.bytes ${sink.maxMessageBytes})` });
       continue;
@@ -132,7 +132,7 @@ async function publish({ input, options, sink, batch, tally, progress, startedAt
     tally.accepted++;
     tally.bytes += item.bytes;
     if (batch.wouldOverflow(item.bytes)) await sink.send(batch.take());
-    const message: Message = { key: item.key ?? null, value: item.json };
+    const message: Message = { key: item.key ?? null, value: item.value };
     batch.add(message, item.bytes);
     // Only the request in flight counts as sent here, not what was acknowledged: under --rate a
     // request grows towards batch_size as the run goes on, and the sink holds it until its last

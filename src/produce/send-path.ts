@@ -56,6 +56,8 @@ export interface SendPath {
 
 export function createSendPath(run: SendRun, ports: SendPorts): SendPath {
   const { runId, topic } = run;
+  /** How recon finds the run's messages on the topic: one object shared by all, so the encoder measures it once. */
+  const runHeaders = Object.freeze({ [RUN_HEADER]: runId });
   let acknowledged = 0;
   const unrecorded: Acknowledgement[] = [];
   const inDoubt: InDoubt[] = [];
@@ -117,8 +119,7 @@ export function createSendPath(run: SendRun, ports: SendPorts): SendPath {
       for (const message of messages) {
         const partition = ports.partitionOf(message);
         message.partition = partition;
-        // How recon finds the run's messages on the topic.
-        message.headers = { [RUN_HEADER]: runId };
+        message.headers = runHeaders;
         counts.set(partition, (counts.get(partition) ?? 0) + 1);
       }
       // In doubt until its answer is recorded: a producer killed (kill -9) after the request landed

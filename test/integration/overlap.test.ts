@@ -150,10 +150,12 @@ describe("two recon runs", () => {
     const ws = workspace("overlap-recon");
     writeFileSync(ws.path("in.ndjson"), Array.from({ length: 5000 }, (_, i) => JSON.stringify({ id: i + 1 })).join("\n"));
     // A run killed after its third request landed (its answer never recorded; it says running),
-    // and a run that failed when the brokers "went away" mid-request: both leave 1,000 records in doubt.
-    const killed = await ws.run(["produce", ws.path("in.ndjson"), "--name", "killed"], { env: { KSTREAM_FAULT: "answer-lost:3" } });
+    // and a run that failed when the brokers "went away" mid-request: both leave 1,000 records in
+    // doubt (requests of 1,000 messages; the default is larger).
+    const thousand = { KSTREAM_PRODUCE_BATCH_SIZE: "1000" };
+    const killed = await ws.run(["produce", ws.path("in.ndjson"), "--name", "killed"], { env: { ...thousand, KSTREAM_FAULT: "answer-lost:3" } });
     expect(killed.exitCode).not.toBe(0);
-    const failed = await ws.run(["produce", ws.path("in.ndjson"), "--name", "failed"], { env: { KSTREAM_FAULT: "answer-lost:3:fail" } });
+    const failed = await ws.run(["produce", ws.path("in.ndjson"), "--name", "failed"], { env: { ...thousand, KSTREAM_FAULT: "answer-lost:3:fail" } });
     expect(failed.exitCode).toBe(1);
     const ledger = ws.path("out", "ledger.db");
     expect(rows(ledger, "SELECT SUM(count) AS n FROM run_in_doubt")[0]!.n).toBe(2000);

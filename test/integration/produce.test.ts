@@ -12,8 +12,8 @@ interface Summary {
 }
 
 const workspaces: Workspace[] = [];
-function workspace(label: string): Workspace {
-  const ws = createWorkspace(label);
+function workspace(label: string, extraToml = ""): Workspace {
+  const ws = createWorkspace(label, extraToml);
   workspaces.push(ws);
   return ws;
 }
@@ -30,7 +30,10 @@ const elements = [
   "just a string",
 ];
 
-/** Produces 5,000 records, five requests of 1,000, with KSTREAM_FAULT set to `fault`. */
+/** Requests of 1,000 messages, the size the fault tests count in (the default is larger). */
+const THOUSAND_PER_REQUEST = "[produce]\nbatch_size = 1000\n";
+
+/** Produces 5,000 records, five requests of 1,000 (a workspace made with THOUSAND_PER_REQUEST), with KSTREAM_FAULT set to `fault`. */
 function produceWithFault(ws: Workspace, fault: string) {
   writeFileSync(ws.path("in.ndjson"), Array.from({ length: 5000 }, (_, i) => JSON.stringify({ id: i + 1 })).join("\n"));
   return ws.run(["produce", ws.path("in.ndjson")], { env: { KSTREAM_FAULT: fault } });
@@ -219,7 +222,7 @@ describe("kstream produce", () => {
   }, 60_000);
 
   test("a request whose answer never came is kept as in doubt, and recon counts what of it landed", async () => {
-    const ws = workspace("in-doubt");
+    const ws = workspace("in-doubt", THOUSAND_PER_REQUEST);
     // The third request (of 1,000 messages) lands, and its answer is lost: the brokers went away.
     const result = await produceWithFault(ws, "answer-lost:3:fail");
     expect(result.exitCode, result.stderr).toBe(1);
@@ -240,7 +243,7 @@ describe("kstream produce", () => {
   }, 60_000);
 
   test("a producer killed (kill -9) after a request landed and before its answer was recorded: recon finds the request and counts it", async () => {
-    const ws = workspace("killed-in-doubt");
+    const ws = workspace("killed-in-doubt", THOUSAND_PER_REQUEST);
     // The third request (of 1,000 messages) lands, then the process dies before the ledger hears of it.
     const result = await produceWithFault(ws, "answer-lost:3");
     expect(result.exitCode, result.stderr).not.toBe(0);
@@ -257,7 +260,7 @@ describe("kstream produce", () => {
   }, 60_000);
 
   test("a producer killed (kill -9) before its request went: the request stays in doubt while the run may be alive, and is settled once its heartbeat is older than ledger.heartbeat_timeout", async () => {
-    const ws = workspace("killed-before-send");
+    const ws = workspace("killed-before-send", THOUSAND_PER_REQUEST);
     // The process dies before the third request (of 1,000 messages) is sent.
     const result = await produceWithFault(ws, "before-send:3");
     expect(result.exitCode, result.stderr).not.toBe(0);

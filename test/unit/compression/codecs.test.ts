@@ -128,6 +128,21 @@ describe("installCodecs", () => {
   });
 });
 
+describe("zstd", () => {
+  test("the producer's zstd codec writes the bytes of libzstd's level 3, off the JavaScript thread or not (seeded)", async () => {
+    installCodecs();
+    const zstd = (CompressionCodecs as Record<number, () => { compress(e: { buffer: Buffer }): Promise<Buffer> }>)[CompressionTypes.ZSTD]!();
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 70_000 }), fc.nat({ max: 40 }), async (noise, repeats) => {
+        const payload = Buffer.concat([Buffer.from(noise), ...Array.from({ length: repeats }, () => Buffer.from(FIXTURE_INPUT))]);
+        const compressed = await zstd.compress({ buffer: payload });
+        expect(Buffer.compare(compressed, Buffer.from(Bun.zstdCompressSync(payload, { level: 3 })))).toBe(0);
+      }),
+      { seed: 21, numRuns: 60 },
+    );
+  });
+});
+
 /** Where each match of an LZ4 block starts and ends in the decoded bytes (an independent parse of the block format). */
 function matchEnds(block: Uint8Array): Array<{ start: number; end: number }> {
   const matches: Array<{ start: number; end: number }> = [];

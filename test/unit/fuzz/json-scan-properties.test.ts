@@ -12,7 +12,8 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { InputSyntaxError } from "../../../src/errors.ts";
 import { createScanState, SCAN_ERROR, SCAN_INCOMPLETE, SCAN_OK, scanValue } from "../../../src/input/json-scan.ts";
-import { type InputItem, readElements } from "../../../src/input/read-elements.ts";
+import { readElements } from "../../../src/input/read-elements.ts";
+import { asText, type TextItem as InputItem } from "../input/text-items.ts";
 
 const SEED = Number(process.env.FC_SEED ?? 20260107);
 const runs = (numRuns: number): fc.Parameters<unknown> => ({ numRuns, seed: SEED });
@@ -51,7 +52,7 @@ interface ReadOutcome {
 async function read(bytes: Uint8Array, cuts: readonly number[] = []): Promise<ReadOutcome> {
   const items: InputItem[] = [];
   try {
-    for await (const item of readElements(inChunks(bytes, cuts), "in.json")) items.push(item);
+    for await (const item of readElements(inChunks(bytes, cuts), "in.json")) items.push(asText(item));
   } catch (error) {
     if (!(error instanceof InputSyntaxError)) throw error;
     expect(Number.isInteger(error.line) && error.line >= 1).toBe(true);

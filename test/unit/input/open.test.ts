@@ -14,7 +14,7 @@ const BUN = process.execPath;
 async function jsonsOf(source: string): Promise<string[]> {
   const input = openInput(source);
   const jsons: string[] = [];
-  for await (const item of readElements(input.stream, input.name)) if (item.kind === "element") jsons.push(item.json);
+  for await (const item of readElements(input.stream, input.name)) if (item.kind === "element") jsons.push(item.value.toString("utf8"));
   return jsons;
 }
 
@@ -88,7 +88,7 @@ describe("stdin", () => {
 import { readElements } from ${JSON.stringify(resolve(import.meta.dir, "../../../src/input/read-elements.ts"))};
 const input = openInput("-");
 const out = [input.name, String(input.sizeBytes)];
-for await (const item of readElements(input.stream, input.name)) out.push(item.kind === "element" ? item.json : "rejected");
+for await (const item of readElements(input.stream, input.name)) out.push(item.kind === "element" ? item.value.toString("utf8") : "rejected");
 process.stdout.write(out.join("\\n"));
 `,
   );

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { InputSyntaxError } from "../../../src/errors.ts";
-import { type InputItem, readElements } from "../../../src/input/read-elements.ts";
+import { readElements } from "../../../src/input/read-elements.ts";
+import { asText, type TextItem as InputItem } from "./text-items.ts";
 
 const encoder = new TextEncoder();
 const bytesOf = (input: string | Uint8Array) => (typeof input === "string" ? encoder.encode(input) : input);
@@ -19,7 +20,7 @@ async function* splitAt(bytes: Uint8Array, cuts: number[]): AsyncGenerator<Uint8
 
 async function collect(input: string | Uint8Array, chunks: AsyncIterable<Uint8Array> = inChunks(bytesOf(input), 1 << 16)): Promise<InputItem[]> {
   const items: InputItem[] = [];
-  for await (const item of readElements(chunks, "in.json")) items.push(item);
+  for await (const item of readElements(chunks, "in.json")) items.push(asText(item));
   return items;
 }
 
@@ -27,7 +28,7 @@ async function collect(input: string | Uint8Array, chunks: AsyncIterable<Uint8Ar
 async function outcome(chunks: AsyncIterable<Uint8Array>): Promise<{ items: InputItem[]; error?: string }> {
   const items: InputItem[] = [];
   try {
-    for await (const item of readElements(chunks, "in.json")) items.push(item);
+    for await (const item of readElements(chunks, "in.json")) items.push(asText(item));
   } catch (error) {
     return { items, error: (error as Error).message };
   }
@@ -218,6 +219,21 @@ describe("keys", () => {
     expect(items.map((item) => item.kind === "element" && item.key)).toEqual([
       "abc", "1152921504606846977", "-3.50", undefined, undefined, undefined, undefined, undefined, "A", "9", "日本", " 42 ", "2", undefined,
     ]);
+  });
+});
+
+describe("bytes", () => {
+  test("the value and key are the UTF-8 bytes kafkajs would have written for the text (a lone surrogate id as U+FFFD)", async () => {
+    const items: import("../../../src/input/read-elements.ts").InputItem[] = [];
+    async function* one(): AsyncGenerator<Uint8Array> {
+      yield encoder.encode('{"id": "\\ud800x", "n": "Zoë"}\n{"id":"日本"}\n');
+    }
+    for await (const item of readElements(one(), "in.json")) items.push(item);
+    const [first, second] = items.map((item) => (item.kind === "element" ? item : undefined));
+    expect(first!.value).toEqual(Buffer.from('{"id":"\\ud800x","n":"Zoë"}', "utf8"));
+    expect(first!.key).toEqual(Buffer.from(JSON.parse('"\\ud800x"') as string, "utf8"));
+    expect([...first!.key!.subarray(0, 3)]).toEqual([0xef, 0xbf, 0xbd]);
+    expect(second!.key).toEqual(Buffer.from("日本", "utf8"));
   });
 });
 

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { createRandom, ID_LITERAL, makeRecord, recordJson, sampleBlocks, type SampleOptions } from "../../../scripts/gen-sample.ts";
-import { type InputItem, readElements } from "../../../src/input/read-elements.ts";
+import { readElements } from "../../../src/input/read-elements.ts";
+import { asText, type TextItem as InputItem } from "./text-items.ts";
 
 const ROOT = resolve(import.meta.dir, "../../..");
 const encoder = new TextEncoder();
@@ -13,7 +14,7 @@ async function read(text: string): Promise<InputItem[]> {
     yield encoder.encode(text);
   }
   const items: InputItem[] = [];
-  for await (const item of readElements(chunks(), "sample")) items.push(item);
+  for await (const item of readElements(chunks(), "sample")) items.push(asText(item));
   return items;
 }
 

@@ -76,6 +76,19 @@ describe("one-Buffer Produce request body", () => {
     );
   });
 
+  test("writes kafkajs' bytes when messages share one headers object, mixed with messages of their own (a run's header)", async () => {
+    spyOn(Date, "now").mockReturnValue(NOW);
+    const shared = fc.constantFrom({ "kstream-run": "0193a1b2-run" }, { run: ["é", Buffer.from("x")] }, {});
+    await fc.assert(
+      fc.asyncProperty(shared, fc.array(fc.tuple(message, fc.boolean()), { maxLength: 25 }), async (common, pairs) => {
+        const messages = pairs.map(([one, share]) => (share ? { ...one, headers: common } : one));
+        const args = { acks: -1, timeout: 30_000, topicData: [{ topic: "in", partitions: [{ partition: 0, messages }] }] };
+        expect(await fastBody(args as ProduceArgs)).toBe(await kafkajsBody(args as ProduceArgs));
+      }),
+      { seed: 16, numRuns: 200 },
+    );
+  });
+
   test("takes the batch timestamps as kafkajs does: string-sorted, Date.now() for none", async () => {
     spyOn(Date, "now").mockReturnValue(NOW);
     const cases: unknown[][] = [[], [undefined, undefined], [9, 10, 100], ["9", "10", 8], [NOW, String(NOW - 5), undefined], [0, 5], ["0123", 5]];

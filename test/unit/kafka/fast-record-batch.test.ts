@@ -122,6 +122,21 @@ describe("in-place record batch decoding of Fetch v11", () => {
     );
   });
 
+  test("gives kafkajs' header keys when records repeat more distinct keys than are remembered, some of one length", async () => {
+    const keys = fc.constantFrom("ab", "ba", "aa", "é", "e", "kstream-source-partition", "kstream-source-offset", "k1", "k2", "k3", "k4", "k5", "k6", "");
+    const manyKeys = fc.record({ key: nullable, value: nullable, headers: fc.dictionary(keys, bytes, { maxKeys: 5 }), delta: fc.constant(0) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(manyKeys, { minLength: 1, maxLength: 40 }), async (messages) => {
+        const spec = { firstOffset: 0, transactional: false, control: false, logAppendTime: false, gzip: false, producerId: -1, messages };
+        const raw = await responseOf([{ partition: 0, batches: [spec], cut: 60, aborted: [] }]);
+        const theirs: unknown = await originalFetchV11Decode(Buffer.from(raw));
+        const ours: unknown = await decodeFetchV11(Buffer.from(raw));
+        expect(ours).toStrictEqual(theirs);
+      }),
+      { seed: 17, numRuns: 200 },
+    );
+  });
+
   test("keys and values share the fetched bytes, as kafkajs' slices do", async () => {
     const raw = await responseOf([{ partition: 0, cut: 99, aborted: [], batches: [{ firstOffset: 5, transactional: false, control: false, logAppendTime: false, gzip: false, producerId: -1, messages: [{ key: "k", value: "value", delta: 0 }] }] }]);
     const decoded = (await decodeFetchV11(raw)) as { responses: { partitions: { messages: { key: Buffer; value: Buffer; offset: string }[] }[] }[] };

@@ -33,22 +33,25 @@ describe("request batches", () => {
 });
 
 describe("oversize elements", () => {
-  test("an element whose record fits the topic limit is not measured further", () => {
-    expect(oversize('{"a":1}', "1", 7, 1_000_000)).toBeUndefined();
+  const utf8 = (text: string) => Buffer.from(text, "utf8");
+
+  test("an element whose record fits the topic limit is accepted", () => {
+    expect(oversize(utf8('{"a":1}'), utf8("1"), 1_000_000)).toBeUndefined();
   });
 
   test("an element over the limit reports its record's size, counting key, value and overhead in UTF-8 bytes", () => {
     const json = `{"s":"${"é".repeat(500)}"}`;
-    const size = oversize(json, "k", json.length, 1000);
+    const size = oversize(utf8(json), utf8("k"), 1000);
     expect(size).toBe(Buffer.byteLength(json) + 1 + RECORD_OVERHEAD_BYTES);
   });
 
-  test("a big source element whose compact JSON fits is accepted", () => {
-    // 2000 bytes in the file, mostly white space, 10 bytes of JSON.
-    expect(oversize('{"a":1234}', undefined, 2000, 10 + RECORD_OVERHEAD_BYTES)).toBeUndefined();
+  test("a record exactly at the limit is accepted, one byte more is not", () => {
+    const limit = 10 + RECORD_OVERHEAD_BYTES;
+    expect(oversize(utf8('{"a":1234}'), undefined, limit)).toBeUndefined();
+    expect(oversize(utf8('{"a":12345}'), undefined, limit)).toBe(limit + 1);
   });
 
   test("nothing is oversize for a sink without a limit", () => {
-    expect(oversize("x".repeat(10_000_000), undefined, 10_000_000, Number.POSITIVE_INFINITY)).toBeUndefined();
+    expect(oversize(Buffer.alloc(10_000_000), undefined, Number.POSITIVE_INFINITY)).toBeUndefined();
   });
 });

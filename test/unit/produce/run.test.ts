@@ -64,14 +64,14 @@ function fakeSink({ maxMessageBytes = 1_000_000, failRequest = 0 } = {}) {
   return { open, requests, rejections, closed };
 }
 
-const values = (requests: Message[][]) => requests.map((request) => request.map((message) => message.value));
+const values = (requests: Message[][]) => requests.map((request) => request.map((message) => String(message.value)));
 
 describe("the produce loop", () => {
   test("elements go in requests of batch_size, and the run completes once the last is acknowledged", async () => {
     const sink = fakeSink();
     const summary = await produceRecords(options(inputFile('{"id":1}\n{"id":2}\n{"id":"x"}\n{"a":3}\n{"a":4}\n')), sink.open);
     expect(values(sink.requests)).toEqual([['{"id":1}', '{"id":2}'], ['{"id":"x"}', '{"a":3}'], ['{"a":4}']]);
-    expect(sink.requests[0]!.map((message) => message.key)).toEqual(["1", "2"]);
+    expect(sink.requests[0]!.map((message) => String(message.key))).toEqual(["1", "2"]);
     expect(sink.requests[2]![0]!.key).toBeNull();
     expect(sink.closed).toEqual([{ name: "completed" }]);
     expect(summary).toMatchObject({ run_id: "run-1", status: "completed", sent: 5, rejected: 0, producer: "test", topic: "in" });
