@@ -24,6 +24,9 @@ import { type Membership, createMembership } from "./membership.ts";
 import { enforceMemoryBudget } from "./memory-budget.ts";
 import type { PartitionCycle } from "./partition-cycle.ts";
 import { startPartitionWorker } from "./partition-worker.ts";
+import { createLocalCleaner, type PartitionCleaner } from "./cleaner.ts";
+import { startCleanPool } from "./clean-pool.ts";
+import { createPartitionSink } from "./partition-sink.ts";
 import { serveStream } from "./serve.ts";
 import { Slots } from "./slots.ts";
 import { createStreamMetrics, type StreamMetrics } from "./stream-metrics.ts";
@@ -93,6 +96,44 @@ async function cleanStream(kafka: Kafka, settings: StreamSettings, options: Clea
   const partitionCounts = await prepareTopics(admin, settings);
   const targets = options.untilCaughtUp ? await endOffsets(admin, topic) : undefined;
 
+  const cleaners = cleanersFor(settings, partitionCounts);
+  try {
+    return await consumeGroup(kafka, settings, options, run, { admin, partitionCounts, targets, readUpTo, startedAt, cleanerFor: cleaners.cleanerFor });
+  } finally {
+    cleaners.close();
+  }
+}
+
+interface GroupSetup {
+  readonly admin: Admin;
+  readonly partitionCounts: OutputPartitions;
+  readonly targets: ReadonlyMap<number, bigint> | undefined;
+  readonly readUpTo: Map<number, bigint>;
+  readonly startedAt: number;
+  readonly cleanerFor: (partition: number) => PartitionCleaner;
+}
+
+/**
+ * Cleaners for the run's cycles: through clean workers (clean.workers > 0), else in this thread.
+ * `close` ends the workers at the run's end.
+ */
+function cleanersFor(settings: StreamSettings, partitionCounts: OutputPartitions): { cleanerFor: (partition: number) => PartitionCleaner; close(): void } {
+  const { inputTopic: topic, rules, compression, store } = settings;
+  if (settings.workers === 0) {
+    return {
+      cleanerFor: (partition) =>
+        createLocalCleaner({ sink: createPartitionSink({ store, topic, partition, compression }), partition, rules, stagingPartitions: partitionCounts.staging }),
+      close() {},
+    };
+  }
+  const pool = startCleanPool(settings.workers);
+  return { cleanerFor: (partition) => pool.cleanerFor({ topic, partition, rules, compression, stagingPartitions: partitionCounts.staging }, store), close: () => pool.close() };
+}
+
+async function consumeGroup(kafka: Kafka, settings: StreamSettings, options: CleanStreamOptions, run: RunState, setup: GroupSetup): Promise<CleanStreamSummary> {
+  const { counters, slots, highWatermarks, stop } = run;
+  const topic = settings.inputTopic;
+  const { admin, partitionCounts, targets, readUpTo, startedAt } = setup;
   const restarts = boundedRetries(settings.retryLimitMs);
   const consumer = createConsumer(kafka, settings, restarts);
   /** Partition restarts after a failed cycle or start; a commit anywhere since means the trouble is over. */
@@ -107,6 +148,7 @@ async function cleanStream(kafka: Kafka, settings: StreamSettings, options: Clea
         readUpTo,
         partitionCounts,
         events: run.metrics.events,
+        cleanerFor: setup.cleanerFor,
       }),
     seek: (partition, offset) => consumer.seek({ topic, partition, offset: offset.toString() }),
     restarts: partitionRestarts,

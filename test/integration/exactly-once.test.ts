@@ -5,6 +5,8 @@ import { createRandom, makeRecord } from "../../scripts/gen-sample.ts";
 import { streamSettings } from "../../src/commands/stream-clean.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { createKafka } from "../../src/kafka/client.ts";
+import { createLocalCleaner } from "../../src/stream/cleaner.ts";
+import { createPartitionSink } from "../../src/stream/partition-sink.ts";
 import { startPartitionWorker } from "../../src/stream/partition-worker.ts";
 import { BROKER, createWorkspace, KSTREAM_BIN, type Workspace } from "./harness.ts";
 import { checkExactlyOnce } from "./pipeline.ts";
@@ -186,6 +188,13 @@ describe("a partition's new owner settles the previous owner's transaction first
       counters: { read: 0, read_again: 0, cleaned: 0, dead_lettered: 0, files: 0, commits: 0 },
       readUpTo: new Map(),
       partitionCounts: { staging: 3, deadLetter: 3 },
+      cleanerFor: (partition) =>
+        createLocalCleaner({
+          sink: createPartitionSink({ store: settings.store, topic: ws.topics.input, partition, compression: settings.compression }),
+          partition,
+          rules: settings.rules,
+          stagingPartitions: 3,
+        }),
     });
     await worker.close();
     await previousOwner.disconnect();

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { CrashPoint } from "../../../src/faults.ts";
+import { createLocalCleaner } from "../../../src/stream/cleaner.ts";
 import { PartitionCycle } from "../../../src/stream/partition-cycle.ts";
 import type { CycleSettings, StreamCounters } from "../../../src/stream/types.ts";
 import { FakeProducer, FakeSink, connectionClosed, fenced, messages } from "./fakes.ts";
@@ -25,7 +26,7 @@ function setUp(options: { committedOffset?: bigint; fileMaxRows?: number; readUp
     partition: 3,
     settings: { ...settings, fileMaxRows: options.fileMaxRows ?? settings.fileMaxRows },
     producer,
-    sink,
+    cleaner: createLocalCleaner({ sink, partition: 3, rules: settings.rules, stagingPartitions: 4 }),
     committedOffset: options.committedOffset ?? 0n,
     counters,
     readUpTo: options.readUpTo ?? new Map(),
