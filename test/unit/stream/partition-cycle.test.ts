@@ -107,6 +107,30 @@ describe("a partition cycle", () => {
     expect(cycle.offsetToCommit).toBe(5n);
   });
 
+  test("a cycle cut by file_max_rows inside a cleaned chunk holds exactly the rows of the records it staged", async () => {
+    const { cycle, sink } = setUp({ fileMaxRows: 1_500 });
+    const flushed: number[] = [];
+    const flush = sink.flush.bind(sink);
+    sink.flush = async () => {
+      flushed.push(sink.rows.length);
+      return flush();
+    };
+    await cycle.process(messages(0, 3_200));
+    expect(flushed).toEqual([1_500, 1_500]);
+    expect(sink.rows.map((row) => row.source_offset)).toEqual(Array.from({ length: 200 }, (_, i) => String(3_000 + i)));
+    expect(cycle.bufferedRows).toBe(200);
+  });
+
+  test("a batch that stops on an error keeps the rows of the records staged before it, and none cleaned ahead", async () => {
+    const { cycle, sink } = setUp({ crashAt: "mid-batch" });
+    await expect(cycle.process(messages(0, 2_500))).rejects.toThrow(/injected at mid-batch/);
+    expect(sink.rows.map((row) => row.source_offset)).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
+    expect(cycle.offsetToCommit).toBe(50n);
+    await cycle.process(messages(0, 2_500));
+    expect(sink.rows.length).toBe(2_500);
+    expect(new Set(sink.rows.map((row) => row.source_offset)).size).toBe(2_500);
+  });
+
   test("sends one request at a time: the next send starts only once the previous one is answered", async () => {
     const { cycle, producer, log, now } = setUp();
     producer.holdSends = true;
