@@ -8,7 +8,7 @@
  * (stream-metrics.ts, health.ts, serve.ts) are read from the same state.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
-import { describeError, KafkaError, KstreamError } from "../errors.ts";
+import { describeError, KafkaError, KstreamError, WorkerError } from "../errors.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import { committedOffsets, partitionBounds } from "../kafka/offsets.ts";
 import { boundedRetries, retryWhileRetriable } from "../kafka/retry.ts";
@@ -261,6 +261,11 @@ function batchHandler(context: BatchContext) {
     // that partition, and let kafkajs go on with the others (thrown back, kafkajs would retry this
     // batch on the broken cycle). Any other error goes to kafkajs, which ends the run unless it is
     // retriable, also while another partition happens to be broken.
+    // A clean worker that failed serves no cycle any more: the run ends with its error as it is.
+    if (batchError instanceof WorkerError) {
+      stop.fail(batchError);
+      return;
+    }
     const brokenBy = membership.restartBroken();
     if (batchError !== undefined && !brokenBy.some((error) => error === batchError)) throw batchError;
     // Moves kafkajs' fetch position only: offsets are committed by the partition's transaction.

@@ -9,6 +9,7 @@
  * `failed`; the main thread turns it into a WorkerError.
  */
 import type { CleanRow } from "../clean/types.ts";
+import { crashPoint } from "../faults.ts";
 import { cleanRecord, createStager } from "./cleaner.ts";
 import { createDatedRows, type DatedRows } from "./partition-sink.ts";
 import { OutcomeWriter, readRecords, type SinkSpec, type WorkerReply, type WorkerRequest } from "./worker-protocol.ts";
@@ -80,6 +81,7 @@ function handle(request: WorkerRequest): void {
       sinkOf(request.sink).waiting.delete(request.chunk);
       return;
     case "encode": {
+      crashPoint("clean-encode");
       const sink = sinkOf(request.sink);
       const files = sink.rows.encode(sink.spec.compression);
       reply({ type: "encoded", id: request.id, files }, files.map((file) => file.bytes.buffer as ArrayBuffer));

@@ -14,7 +14,7 @@
  * clock-driven flushes and its teardown take turns, so no two steps touch the cycle at once.
  */
 import type { KafkaMessage, TopicMessages } from "kafkajs";
-import type { KafkaError } from "../errors.ts";
+import { type KafkaError, WorkerError } from "../errors.ts";
 import { type CrashPoint, crashPoint } from "../faults.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import { partitionForKey } from "../kafka/partitioner.ts";
@@ -81,7 +81,7 @@ export class PartitionCycle {
   /** The offset committed with the last transaction: everything below it is durable. */
   #committedOffset: bigint;
   /** Why the cycle takes no more work, in `broken` and `failed`. */
-  #failure: KafkaError | undefined;
+  #failure: KafkaError | WorkerError | undefined;
   #openedAt = 0;
   #messages = 0;
   /** Rows of records staged in the current chunk, not yet accepted by the cleaner. */
@@ -120,10 +120,11 @@ export class PartitionCycle {
    * broken cycle processes nothing more; its partition restarts from the committed offset.
    */
   get broken(): KafkaError | undefined {
-    return this.#state === "broken" ? this.#failure : undefined;
+    // Only a retriable failure breaks a cycle, and a WorkerError never is one.
+    return this.#state === "broken" ? (this.#failure as KafkaError) : undefined;
   }
   /** Why the cycle takes no more work, in `broken` and `failed` (and `closed` after either). */
-  get failure(): KafkaError | undefined {
+  get failure(): KafkaError | WorkerError | undefined {
     return this.#failure;
   }
 
@@ -157,12 +158,14 @@ export class PartitionCycle {
       handedOver = to;
     };
     while (handedOver < todo.length && chunks.length < CHUNKS_AHEAD) handOver();
+    // Below this offset a record was read before, by an earlier cycle of this partition.
+    const readBefore = this.#options.readUpTo.get(this.partition) ?? 0n;
     try {
       for (let index = 0; index < chunks.length; index++) {
         const chunk = chunks[index]!;
         const cleaned = await chunk.cleaned;
         if (handedOver < todo.length) handOver();
-        await this.#stageChunk(todo, chunk, cleaned, outbox);
+        await this.#stageChunk(todo, chunk, cleaned, outbox, readBefore);
       }
     } finally {
       for (const chunk of chunks) this.#options.cleaner.release(chunk.id);
@@ -172,10 +175,8 @@ export class PartitionCycle {
   }
 
   /** Stages one cleaned chunk record by record; its rows join the cycle as their records are staged. */
-  async #stageChunk(todo: readonly { message: KafkaMessage; offset: bigint }[], chunk: { id: number; from: number; to: number }, cleaned: CleanedChunk, outbox: Outbox): Promise<void> {
+  async #stageChunk(todo: readonly { message: KafkaMessage; offset: bigint }[], chunk: { id: number; from: number; to: number }, cleaned: CleanedChunk, outbox: Outbox, readBefore: bigint): Promise<void> {
     const { partition, settings, readUpTo, counters } = this.#options;
-    // Below this offset a record was read before, by an earlier cycle of this partition.
-    const readBefore = readUpTo.get(partition) ?? 0n;
     try {
       for (let index = chunk.from; index < chunk.to; index++) {
         const { message, offset } = todo[index]!;
@@ -335,11 +336,12 @@ export class PartitionCycle {
   }
 
   /** Settles a cycle whose end failed; returns the error to throw. */
-  async #commitFailed(error: unknown, open: ProducerTransaction, written: string[]): Promise<KafkaError> {
+  async #commitFailed(error: unknown, open: ProducerTransaction, written: string[]): Promise<KafkaError | WorkerError> {
     const where = { topic: this.#options.settings.inputTopic, partition: this.partition, offset: this.#offsetToCommit.toString() };
     // The offset as text: kafkajs logs the error it gets from eachBatch with JSON.stringify,
     // which throws on a bigint and would replace this error with "cannot serialize BigInt".
-    this.#failure = toKafkaError(error, "cannot commit the cycle", where);
+    // A failed clean worker keeps its own error (KSTREAM_WORKER): no Kafka step failed.
+    this.#failure = error instanceof WorkerError ? error : toKafkaError(error, "cannot commit the cycle", where);
     if (isRetriable(error)) {
       // A broker restarting, a coordinator moving: the commit may even have reached the
       // coordinator before the connection closed (kafkajs sends EndTxn once, without retry), so

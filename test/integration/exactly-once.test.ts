@@ -54,7 +54,7 @@ async function expectExactlyOnce(ws: Workspace, records: number) {
 }
 
 describe("exactly once across crashes", () => {
-  test.each(["mid-batch", "before-rename", "after-rename", "in-transaction", "after-commit"])(
+  test.each(["mid-batch", "clean-encode", "before-rename", "after-rename", "in-transaction", "after-commit"])(
     "kill -9 at %s, then restart: every offset in exactly one row or dead letter, every row in one staging message",
     async (point) => {
       const records = 3000;
@@ -115,6 +115,18 @@ describe("exactly once when a cycle fails retriably in-process (a broker closing
       await expectExactlyOnce(ws, records);
     },
   );
+
+  test("a clean worker that fails ends the run with KSTREAM_WORKER, committing nothing of its cycle; a restart finishes, every record exactly once", async () => {
+    const records = 3000;
+    const ws = await prepared("fail-clean-worker", records);
+    const failed = await ws.run(["stream-clean", "--until-caught-up", "--json"], { env: { KSTREAM_FAULT: "clean-encode:1:fail" }, timeoutMs: 120_000 });
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stdout + failed.stderr).toContain("KSTREAM_WORKER");
+    expect(failed.stderr).toContain("injected at clean-encode");
+    const restarted = await ws.run(["stream-clean", "--until-caught-up"], { timeoutMs: 120_000 });
+    expect(restarted.exitCode, restarted.stderr).toBe(0);
+    await expectExactlyOnce(ws, records);
+  });
 
   test("a partition whose transactional producer cannot start (the brokers away) is started again: the run finishes, every record exactly once", async () => {
     const records = 3000;
