@@ -144,7 +144,7 @@ export const CleanSchema = v.strictObject({
       v.integer("expected a whole number"),
       v.minValue(0, "must be at least 0"),
       v.description(
-        "threads that clean records and encode Parquet beside the one that talks to Kafka (0: all in one thread; default: the machine's cores minus one, at least 1)",
+        "threads that clean records and encode Parquet beside the one that talks to Kafka (0: all in one thread; default: 0 on one or two cores, else the cores minus one)",
       ),
     ),
   ),

@@ -21,11 +21,12 @@ import { takesRequests, workerTransition, type WorkerState } from "./worker-stat
 import { type EncodedFile, OutcomeReader, packRecords, type SinkSpec, type WorkerReply, type WorkerRequest } from "./worker-protocol.ts";
 
 /**
- * clean.workers when the config leaves it out: one worker per core beyond the first (the main
- * thread keeps one for Kafka), and at least one.
+ * clean.workers when the config leaves it out: none on one or two cores, else one per core
+ * beyond the main thread's. On two cores shared with a broker a worker thread gained no wall
+ * time and cost 20-30% more CPU (README "Performance"): the second core is not free to take it.
  */
 export function defaultWorkerCount(cores = availableParallelism()): number {
-  return Math.max(1, cores - 1);
+  return cores <= 2 ? 0 : cores - 1;
 }
 
 /** Requests that carry an id (answered once), without it: the handle assigns it. */

@@ -19,11 +19,12 @@ afterAll(() => {
 /** Small files and a short session timeout: many cycles to crash in, quick fail-over. */
 const CRASHY = '[clean]\nfile_max_rows = 250\n';
 
-async function prepared(label: string, records: number): Promise<Workspace> {
+/** A workspace with `records` produced; its cycles clean in `workers` clean worker threads (0: in the main thread). */
+async function prepared(label: string, records: number, workers = 1): Promise<Workspace> {
   const ws = createWorkspace(label, "");
   workspaces.push(ws);
   const toml = await Bun.file(ws.configPath).text();
-  writeFileSync(ws.configPath, toml.replace("[clean]\n", `[clean]\nfile_max_rows = 250\nsession_timeout = "6s"\n`));
+  writeFileSync(ws.configPath, toml.replace("[clean]\n", `[clean]\nfile_max_rows = 250\nsession_timeout = "6s"\nworkers = ${workers}\n`));
   const random = createRandom(records);
   const lines = Array.from({ length: records }, (_, i) => JSON.stringify(makeRecord(i + 1, random)));
   writeFileSync(ws.path("in.ndjson"), `${lines.join("\n")}\n`);
@@ -54,11 +55,14 @@ async function expectExactlyOnce(ws: Workspace, records: number) {
 }
 
 describe("exactly once across crashes", () => {
-  test.each(["mid-batch", "clean-encode", "before-rename", "after-rename", "in-transaction", "after-commit"])(
-    "kill -9 at %s, then restart: every offset in exactly one row or dead letter, every row in one staging message",
-    async (point) => {
+  test.each([
+    ...["mid-batch", "clean-encode", "before-rename", "after-rename", "in-transaction", "after-commit"].map((point) => [point, 1] as const),
+    ...["mid-batch", "before-rename", "after-commit"].map((point) => [point, 0] as const),
+  ])(
+    "kill -9 at %s (%d clean workers), then restart: every offset in exactly one row or dead letter, every row in one staging message",
+    async (point, workers) => {
       const records = 3000;
-      const ws = await prepared(`crash-${point}`, records);
+      const ws = await prepared(`crash-${point}-${workers}`, records, workers);
       const crashed = startClean(ws, ["--until-caught-up"], { KSTREAM_FAULT: `${point}:3` });
       await crashed.exited;
       expect(crashed.signalCode).toBe("SIGKILL");

@@ -26,8 +26,8 @@ describe("a clean worker's states", () => {
 });
 
 describe("the clean pool", () => {
-  test("two cores give one worker; one core still gives one; eight give seven", () => {
-    expect([defaultWorkerCount(2), defaultWorkerCount(1), defaultWorkerCount(8)]).toEqual([1, 1, 7]);
+  test("one or two cores clean in the main thread; more give one worker per core beyond it", () => {
+    expect([defaultWorkerCount(1), defaultWorkerCount(2), defaultWorkerCount(3), defaultWorkerCount(8)]).toEqual([0, 0, 2, 7]);
   });
 
   test("the worker is found beside the pool from source and below the root of a compiled binary", () => {
