@@ -21,7 +21,7 @@ import { TICK_MS, allCommitted, caughtUpPoll, commitWatch, lag, reachedTarget, s
 import { RunStop, type StoppedBy, stopGracefully } from "./graceful-stop.ts";
 import { type GroupView, judgeHealth, partitionViews } from "./health.ts";
 import { type Membership, createMembership } from "./membership.ts";
-import { createMemoryBudget, type MemoryBudget } from "./memory-budget.ts";
+import { enforceMemoryBudget } from "./memory-budget.ts";
 import type { PartitionCycle } from "./partition-cycle.ts";
 import { startPartitionWorker } from "./partition-worker.ts";
 import { createLocalCleaner, type PartitionCleaner } from "./cleaner.ts";
@@ -174,9 +174,7 @@ async function consumeGroup(kafka: Kafka, settings: StreamSettings, options: Cle
   });
   consumer.on(consumer.events.END_BATCH_PROCESS, hiddenOnlyFetchHandler({ topic, slots, membership, stop, targets }));
 
-  const onFlushFailure = (cycle: PartitionCycle, error: unknown) => (cycle.broken ? membership.restartBroken() : stop.fail(error));
-  const budget = createMemoryBudget<PartitionCycle>(settings.maxBufferedRows, onFlushFailure);
-  const eachBatch = batchHandler({ slots, membership, stop, targets, highWatermarks, budget });
+  const eachBatch = batchHandler({ slots, membership, stop, targets, highWatermarks, maxBufferedRows: settings.maxBufferedRows });
   const progress = createProgress({ label: "cleaned", plainEverySeconds: 10 });
   const adminFailures = boundedRetries(settings.retryLimitMs);
   const pollCaughtUp = caughtUpPoll({
@@ -190,7 +188,7 @@ async function consumeGroup(kafka: Kafka, settings: StreamSettings, options: Cle
   const stopClock = startClock({
     everyMs: TICK_MS,
     cycles: () => slots.ready(),
-    onFlushFailure,
+    onFlushFailure: (cycle, error) => (cycle.broken ? membership.restartBroken() : stop.fail(error)),
     onTick: () => {
       noticeCommits();
       progress.update({ records: counters.read, extra: { "dead letters": counters.dead_lettered, lag: lag(highWatermarks, (partition) => slots.get(partition)?.worker?.offsetToCommit) } });
@@ -228,7 +226,7 @@ interface BatchContext {
   readonly stop: RunStop;
   readonly targets: ReadonlyMap<number, bigint> | undefined;
   readonly highWatermarks: Map<number, bigint>;
-  readonly budget: MemoryBudget<PartitionCycle>;
+  readonly maxBufferedRows: number;
 }
 
 /** kafkajs' eachBatch: hands one partition's batch to its current cycle. */
@@ -253,7 +251,7 @@ function batchHandler(context: BatchContext) {
         if (reachedTarget(targets, batch.partition, cycle.offsetToCommit)) await cycle.flushIfDue(Date.now(), true);
         return true;
       });
-      await context.budget.enforce(slots.ready());
+      await enforceMemoryBudget(slots.ready(), context.maxBufferedRows);
     } catch (error) {
       batchError = error;
     }
