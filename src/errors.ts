@@ -38,6 +38,7 @@ export const ErrorCode = {
   dependency: "KSTREAM_DEPENDENCY",
   busy: "KSTREAM_BUSY",
   staleState: "KSTREAM_STALE_STATE",
+  worker: "KSTREAM_WORKER",
   /** Not a kstream error at all (a bug, or a library's error nobody wrapped): only in --json output. */
   internal: "KSTREAM_INTERNAL",
 } as const;
@@ -190,6 +191,15 @@ export class StaleStateError extends KstreamError {
   override readonly name = "StaleStateError";
   override readonly code = ErrorCode.staleState;
   override readonly exitCode = ExitCode.busy;
+}
+
+/**
+ * A clean worker (stream-clean's second thread) failed or exited: the cycles it served cannot go
+ * on, and the run ends (their open transactions are aborted, as in any failed run). Exit 1.
+ */
+export class WorkerError extends KstreamError {
+  override readonly name = "WorkerError";
+  override readonly code = ErrorCode.worker;
 }
 
 /**

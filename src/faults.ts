@@ -5,7 +5,9 @@
  * connection (retriable), so the tests can drive the in-process recovery of a cycle whose commit
  * outcome is unknown. Unset in normal runs, where `crashPoint` is a no-op. The points are the steps
  * of a cycle that make something durable, so the tests can fail between each pair of them, the
- * start of a partition's transactional producer, an S3 multipart upload between its parts, and
+ * start of a partition's transactional producer, a clean worker about to encode a cycle's Parquet
+ * (there "fail" throws inside the worker, which the run sees as the worker failing), an S3
+ * multipart upload between its parts, and
  * (produce) the moments before a request is sent and between its landing and its answer arriving.
  * compact's points are the steps of one swap: its manifest written, the merged file in place, the
  * first original deleted, every original deleted.
@@ -19,6 +21,7 @@ export type CrashPoint =
   | "before-send"
   | "answer-lost"
   | "worker-start"
+  | "clean-encode"
   | "mid-multipart"
   | "compact-intent"
   | "compact-merged"

@@ -10,6 +10,7 @@ import { ExitCode } from "../errors.ts";
 import type { Config } from "../config/schema.ts";
 import { createKafka, type KafkaContext } from "../kafka/client.ts";
 import { topicLayout } from "../kafka/topics.ts";
+import { defaultWorkerCount } from "../stream/clean-pool.ts";
 import { runCleanStream, type CleanStreamSummary } from "../stream/clean-stream.ts";
 import type { StreamSettings } from "../stream/types.ts";
 import { log } from "../ui/log.ts";
@@ -62,6 +63,7 @@ export function streamSettings(config: Config, retry: KafkaContext["retry"]): St
     sendCompression: config.clean.send_compression,
     fileMaxRows: config.clean.file_max_rows,
     maxBufferedRows: config.clean.max_buffered_rows,
+    workers: config.clean.workers ?? defaultWorkerCount(),
     fileMaxAgeMs: durationMs(config.clean.file_max_age),
     sessionTimeoutMs: durationMs(config.clean.session_timeout),
     rules: {

@@ -138,6 +138,16 @@ export const CleanSchema = v.strictObject({
     256,
     64,
   ),
+  workers: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer("expected a whole number"),
+      v.minValue(0, "must be at least 0"),
+      v.description(
+        "threads that clean records and encode Parquet beside the one that talks to Kafka (0: all in one thread; default: 0 on one or two cores, else the cores minus one)",
+      ),
+    ),
+  ),
   max_buffered_rows: count(
     "rows held in memory across all partitions of one process; past it the fullest partition's file is closed early (bounds memory whatever the partition count)",
     100_000,

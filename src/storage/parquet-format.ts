@@ -5,6 +5,7 @@
  */
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { lz4CompressBlock, lz4DecompressBlock } from "../compression/lz4.ts";
+import { snappyCompressPage } from "../compression/snappy-pages.ts";
 
 /** A file's rows column by column, in the types hyparquet-writer takes. */
 export interface ParquetColumns {
@@ -32,7 +33,8 @@ export interface ParquetCompression {
 const DEFAULT_LEVEL = { zstd: 3, gzip: 6 } as const;
 
 /**
- * Page compressors by Parquet codec name. SNAPPY is hyparquet-writer's own; GZIP is the gzip
+ * Page compressors by Parquet codec name. SNAPPY is hyparquet-writer's own algorithm written
+ * without its per-byte ByteWriter (compression/snappy-pages.ts: the same bytes); GZIP is the gzip
  * format (not zlib or raw deflate), as the Parquet spec requires; ZSTD is Bun's libzstd;
  * LZ4_RAW is one LZ4 block per page (Parquet's deprecated "LZ4" codec is not written).
  */
@@ -40,6 +42,7 @@ function compressorsFor(compression: ParquetCompression) {
   const zstdLevel = compression.codec === "zstd" ? (compression.level ?? DEFAULT_LEVEL.zstd) : DEFAULT_LEVEL.zstd;
   const gzipLevel = (compression.codec === "gzip" ? (compression.level ?? DEFAULT_LEVEL.gzip) : DEFAULT_LEVEL.gzip) as 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
   return {
+    SNAPPY: snappyCompressPage,
     ZSTD: (bytes: Uint8Array) => Bun.zstdCompressSync(bytes, { level: zstdLevel }),
     GZIP: (bytes: Uint8Array) => Bun.gzipSync(bytes as Uint8Array<ArrayBuffer>, { level: gzipLevel }),
     LZ4_RAW: lz4CompressBlock,

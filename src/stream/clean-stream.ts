@@ -8,7 +8,7 @@
  * (stream-metrics.ts, health.ts, serve.ts) are read from the same state.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
-import { describeError, KafkaError, KstreamError } from "../errors.ts";
+import { describeError, KafkaError, KstreamError, WorkerError } from "../errors.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import { committedOffsets, partitionBounds } from "../kafka/offsets.ts";
 import { boundedRetries, retryWhileRetriable } from "../kafka/retry.ts";
@@ -24,6 +24,9 @@ import { type Membership, createMembership } from "./membership.ts";
 import { enforceMemoryBudget } from "./memory-budget.ts";
 import type { PartitionCycle } from "./partition-cycle.ts";
 import { startPartitionWorker } from "./partition-worker.ts";
+import { createLocalCleaner, type PartitionCleaner } from "./cleaner.ts";
+import { startCleanPool } from "./clean-pool.ts";
+import { createPartitionSink } from "./partition-sink.ts";
 import { serveStream } from "./serve.ts";
 import { Slots } from "./slots.ts";
 import { createStreamMetrics, type StreamMetrics } from "./stream-metrics.ts";
@@ -93,6 +96,44 @@ async function cleanStream(kafka: Kafka, settings: StreamSettings, options: Clea
   const partitionCounts = await prepareTopics(admin, settings);
   const targets = options.untilCaughtUp ? await endOffsets(admin, topic) : undefined;
 
+  const cleaners = cleanersFor(settings, partitionCounts);
+  try {
+    return await consumeGroup(kafka, settings, options, run, { admin, partitionCounts, targets, readUpTo, startedAt, cleanerFor: cleaners.cleanerFor });
+  } finally {
+    cleaners.close();
+  }
+}
+
+interface GroupSetup {
+  readonly admin: Admin;
+  readonly partitionCounts: OutputPartitions;
+  readonly targets: ReadonlyMap<number, bigint> | undefined;
+  readonly readUpTo: Map<number, bigint>;
+  readonly startedAt: number;
+  readonly cleanerFor: (partition: number) => PartitionCleaner;
+}
+
+/**
+ * Cleaners for the run's cycles: through clean workers (clean.workers > 0), else in this thread.
+ * `close` ends the workers at the run's end.
+ */
+function cleanersFor(settings: StreamSettings, partitionCounts: OutputPartitions): { cleanerFor: (partition: number) => PartitionCleaner; close(): void } {
+  const { inputTopic: topic, rules, compression, store } = settings;
+  if (settings.workers === 0) {
+    return {
+      cleanerFor: (partition) =>
+        createLocalCleaner({ sink: createPartitionSink({ store, topic, partition, compression }), partition, rules, stagingPartitions: partitionCounts.staging }),
+      close() {},
+    };
+  }
+  const pool = startCleanPool(settings.workers);
+  return { cleanerFor: (partition) => pool.cleanerFor({ topic, partition, rules, compression, stagingPartitions: partitionCounts.staging }, store), close: () => pool.close() };
+}
+
+async function consumeGroup(kafka: Kafka, settings: StreamSettings, options: CleanStreamOptions, run: RunState, setup: GroupSetup): Promise<CleanStreamSummary> {
+  const { counters, slots, highWatermarks, stop } = run;
+  const topic = settings.inputTopic;
+  const { admin, partitionCounts, targets, readUpTo, startedAt } = setup;
   const restarts = boundedRetries(settings.retryLimitMs);
   const consumer = createConsumer(kafka, settings, restarts);
   /** Partition restarts after a failed cycle or start; a commit anywhere since means the trouble is over. */
@@ -107,6 +148,7 @@ async function cleanStream(kafka: Kafka, settings: StreamSettings, options: Clea
         readUpTo,
         partitionCounts,
         events: run.metrics.events,
+        cleanerFor: setup.cleanerFor,
       }),
     seek: (partition, offset) => consumer.seek({ topic, partition, offset: offset.toString() }),
     pause: (partition) => consumer.pause([{ topic, partitions: [partition] }]),
@@ -220,6 +262,11 @@ function batchHandler(context: BatchContext) {
     // fenced (`fenced`): restart or drop that partition, and let kafkajs go on with the others (thrown back, kafkajs would retry this
     // batch on the broken cycle). Any other error goes to kafkajs, which ends the run unless it is
     // retriable, also while another partition happens to be broken.
+    // A clean worker that failed serves no cycle any more: the run ends with its error as it is.
+    if (batchError instanceof WorkerError) {
+      stop.fail(batchError);
+      return;
+    }
     const brokenBy = membership.restartBroken();
     if (batchError !== undefined && !brokenBy.some((error) => error === batchError)) throw batchError;
     // Moves kafkajs' fetch position only: offsets are committed by the partition's transaction.

@@ -5,17 +5,16 @@
  * (Parquet renamed into place) before the transaction is committed together with the consumer
  * offset. See README "Exactly once: the protocol".
  *
- * The PartitionCycle owns the open transaction, the buffered rows (its sink), the sends in flight
- * and the two offsets. It talks to Kafka only through the TransactionalProducer port and to disk
- * only through the PartitionSink, so every transition and failure is tested with fakes.
+ * The PartitionCycle owns the open transaction, the buffered rows (held by its cleaner), the sends
+ * in flight and the two offsets. It talks to Kafka only through the TransactionalProducer port and
+ * to cleaning and disk only through the PartitionCleaner port (cleaner.ts: in this thread or in a
+ * worker), so every transition and failure is tested with fakes.
  *
  * Every public step (process, flushIfDue, abandon) runs on `serial`: the partition's batches, its
  * clock-driven flushes and its teardown take turns, so no two steps touch the cycle at once.
  */
 import type { KafkaMessage, TopicMessages } from "kafkajs";
-import { cleanMessage } from "../clean/record.ts";
-import { stagingMessage } from "../clean/staging.ts";
-import type { KafkaError } from "../errors.ts";
+import { type KafkaError, WorkerError } from "../errors.ts";
 import { type CrashPoint, crashPoint } from "../faults.ts";
 import { isFencedError, toKafkaError } from "../kafka/errors.ts";
 import { partitionForKey } from "../kafka/partitioner.ts";
@@ -26,19 +25,27 @@ import { type CycleState, isTerminal, transition } from "./cycle-states.ts";
 import { deadLetterMessage } from "./dead-letter.ts";
 import { type FetchSpan, positionAfterBatch } from "./fetch-position.ts";
 import { Outbox } from "./outbox.ts";
-import type { PartitionSink } from "./partition-sink.ts";
+import type { CleanedChunk, PartitionCleaner } from "./cleaner.ts";
 import { SendChain } from "./send-chain.ts";
+import type { Outcome } from "./worker-protocol.ts";
 import { createSerial, type Serial } from "./serial.ts";
 import type { CycleEvents, CycleSettings, OutputPartitions, StreamCounters } from "./types.ts";
 
 /** Sends queued per transaction before cleaning waits for one (see send-chain.ts). */
 export const MAX_SENDS_IN_FLIGHT = 4;
 
+/** Records per chunk handed to the cleaner: small enough to overlap cleaning with sending, large enough that a chunk's round trip is cheap. */
+export const CHUNK_RECORDS = 1_000;
+
+/** Chunks cleaned ahead of the one being staged. */
+export const CHUNKS_AHEAD = 2;
+
 export interface PartitionCycleOptions {
   readonly partition: number;
   readonly settings: CycleSettings;
   readonly producer: TransactionalProducer;
-  readonly sink: PartitionSink;
+  /** Cleans the records and keeps the open cycle's rows until they are flushed into Parquet. */
+  readonly cleaner: PartitionCleaner;
   /** The group's committed offset, read after the producer fenced the previous owner. */
   readonly committedOffset: bigint;
   readonly counters: StreamCounters;
@@ -74,11 +81,11 @@ export class PartitionCycle {
   /** The offset committed with the last transaction: everything below it is durable. */
   #committedOffset: bigint;
   /** Why the cycle takes no more work, in `broken` and `failed`. */
-  #failure: KafkaError | undefined;
+  #failure: KafkaError | WorkerError | undefined;
   #openedAt = 0;
   #messages = 0;
-  #lastKey: string | undefined;
-  #lastKeyPartition = 0;
+  /** Rows of records staged in the current chunk, not yet accepted by the cleaner. */
+  #staged = 0;
 
   constructor(options: PartitionCycleOptions) {
     this.#options = options;
@@ -106,24 +113,26 @@ export class PartitionCycle {
   }
   /** Rows of the open cycle held in memory. */
   get bufferedRows(): number {
-    return this.#options.sink.rowCount;
+    return this.#options.cleaner.rowCount + this.#staged;
   }
   /**
    * Why the cycle cannot go on (a commit failed retriably, its outcome unknown), or undefined. A
    * broken cycle processes nothing more; its partition restarts from the committed offset.
    */
   get broken(): KafkaError | undefined {
-    return this.#state === "broken" ? this.#failure : undefined;
+    // Only a retriable failure breaks a cycle, and a WorkerError never is one.
+    return this.#state === "broken" ? (this.#failure as KafkaError) : undefined;
   }
   /**
    * Why the cycle was fenced (another producer took its transactional id), or undefined. A fenced
    * cycle processes nothing more; its partition is left to the group (membership.ts).
    */
   get fenced(): KafkaError | undefined {
-    return this.#state === "fenced" ? this.#failure : undefined;
+    // Only a Kafka answer fences a cycle, never a WorkerError.
+    return this.#state === "fenced" ? (this.#failure as KafkaError) : undefined;
   }
   /** Why the cycle takes no more work, in `broken`, `fenced` and `failed` (and `closed` after them). */
-  get failure(): KafkaError | undefined {
+  get failure(): KafkaError | WorkerError | undefined {
     return this.#failure;
   }
 
@@ -136,35 +145,79 @@ export class PartitionCycle {
   async process(messages: KafkaMessage[], span?: FetchSpan): Promise<void> {
     this.#refuseWhenDone();
     const positionBefore = this.#offsetToCommit;
-    const { partition, settings, readUpTo, counters } = this.#options;
-    // Below this offset a record was read before, by an earlier cycle of this partition.
-    const readBefore = readUpTo.get(partition) ?? 0n;
-    const outbox = new Outbox({ staging: settings.stagingTopic, deadLetter: settings.deadLetterTopic });
+    const outbox = new Outbox({ staging: this.#options.settings.stagingTopic, deadLetter: this.#options.settings.deadLetterTopic });
+    // After a rebalance kafkajs may deliver from an older position again: skip what is done.
+    const todo: { message: KafkaMessage; offset: bigint }[] = [];
     for (const message of messages) {
-      await this.#sends.room();
       const offset = BigInt(message.offset);
-      // After a rebalance kafkajs may deliver from an older position again: skip what is done.
-      if (offset < this.#offsetToCommit) continue;
-      if (this.#state === "idle") await this.#begin();
-      const firstRead = offset >= readBefore;
-      this.#stage(message, firstRead, outbox);
-      this.#messages++;
-      this.#offsetToCommit = offset + 1n;
-      if (firstRead) {
-        counters.read++;
-        readUpTo.set(partition, this.#offsetToCommit);
-      } else {
-        counters.read_again++;
+      if (offset >= this.#offsetToCommit) todo.push({ message, offset });
+    }
+    // Chunks are cleaned CHUNKS_AHEAD ahead of the one being staged: the cleaner (a worker) cleans
+    // while this thread sends.
+    const chunks: { id: number; cleaned: Promise<CleanedChunk>; from: number; to: number }[] = [];
+    let handedOver = 0;
+    const handOver = () => {
+      const from = handedOver;
+      const to = Math.min(todo.length, from + CHUNK_RECORDS);
+      const records = todo.slice(from, to).map(({ message, offset }) => ({ offset, timestamp: Number(message.timestamp), value: message.value }));
+      const pending = this.#options.cleaner.clean(records);
+      pending.cleaned.catch(() => undefined);
+      chunks.push({ ...pending, from, to });
+      handedOver = to;
+    };
+    while (handedOver < todo.length && chunks.length < CHUNKS_AHEAD) handOver();
+    // Below this offset a record was read before, by an earlier cycle of this partition.
+    const readBefore = this.#options.readUpTo.get(this.partition) ?? 0n;
+    try {
+      for (let index = 0; index < chunks.length; index++) {
+        const chunk = chunks[index]!;
+        const cleaned = await chunk.cleaned;
+        if (handedOver < todo.length) handOver();
+        await this.#stageChunk(todo, chunk, cleaned, outbox, readBefore);
       }
-      if (this.#messages === 50) this.#crashPoint("mid-batch");
-      if (this.bufferedRows >= settings.fileMaxRows) {
-        // file_max_rows is a hard bound on a file: end the cycle right here, mid-batch.
-        this.#dispatch(outbox.take());
-        await this.#end();
-      }
+    } finally {
+      for (const chunk of chunks) this.#options.cleaner.release(chunk.id);
     }
     this.#dispatch(outbox.take());
     if (span) await this.#movePastHidden(positionBefore, span);
+  }
+
+  /** Stages one cleaned chunk record by record; its rows join the cycle as their records are staged. */
+  async #stageChunk(todo: readonly { message: KafkaMessage; offset: bigint }[], chunk: { id: number; from: number; to: number }, cleaned: CleanedChunk, outbox: Outbox, readBefore: bigint): Promise<void> {
+    const { partition, settings, readUpTo, counters } = this.#options;
+    try {
+      for (let index = chunk.from; index < chunk.to; index++) {
+        const { message, offset } = todo[index]!;
+        await this.#sends.room();
+        if (this.#state === "idle") await this.#begin();
+        const firstRead = offset >= readBefore;
+        this.#stage(message, cleaned.next(), firstRead, outbox);
+        this.#messages++;
+        this.#offsetToCommit = offset + 1n;
+        if (firstRead) {
+          counters.read++;
+          readUpTo.set(partition, this.#offsetToCommit);
+        } else {
+          counters.read_again++;
+        }
+        if (this.#messages === 50) this.#crashPoint("mid-batch");
+        if (this.bufferedRows >= settings.fileMaxRows) {
+          // file_max_rows is a hard bound on a file: end the cycle right here, mid-batch.
+          this.#acceptStaged(chunk.id);
+          this.#dispatch(outbox.take());
+          await this.#end();
+        }
+      }
+    } finally {
+      this.#acceptStaged(chunk.id);
+    }
+  }
+
+  /** The rows of the records staged so far join the cycle's cleaner. */
+  #acceptStaged(chunk: number): void {
+    if (this.#staged === 0) return;
+    this.#options.cleaner.accept(chunk, this.#staged);
+    this.#staged = 0;
   }
 
   /** Offsets are committed only by a transaction: a position moved past hidden records alone opens one. */
@@ -186,7 +239,7 @@ export class PartitionCycle {
    * transaction, and goes back to the committed offset. A broken or failed cycle stays so.
    */
   async abandon(): Promise<void> {
-    this.#options.sink.discard();
+    this.#options.cleaner.discard();
     const open = this.#transaction;
     this.#transaction = undefined;
     this.#offsetToCommit = this.#committedOffset;
@@ -200,6 +253,7 @@ export class PartitionCycle {
   async close(): Promise<void> {
     if (this.#state === "closed") return;
     this.#moveTo("closed");
+    this.#options.cleaner.close();
     await this.#options.producer.disconnect();
   }
 
@@ -226,21 +280,14 @@ export class PartitionCycle {
     this.#sends = new SendChain(MAX_SENDS_IN_FLIGHT);
   }
 
-  /** Cleans one record into a buffered row plus its staging message, or a dead letter. */
-  #stage(message: KafkaMessage, firstRead: boolean, outbox: Outbox): void {
-    const { partition, settings, sink, counters, partitionCounts } = this.#options;
-    const outcome = cleanMessage(message.value, { timestamp: Number(message.timestamp), partition, offset: message.offset }, settings.rules);
+  /** Stages one record's outcome: its staging message (its row joins the cycle), or its dead letter. */
+  #stage(message: KafkaMessage, outcome: Outcome, firstRead: boolean, outbox: Outbox): void {
+    const { partition, settings, counters, partitionCounts } = this.#options;
     const dispatch = (send: TopicMessages[]) => this.#dispatch(send);
     if (outcome.kind === "row") {
-      sink.append(outcome.row);
-      const { key, value } = stagingMessage(outcome.row, settings.rules.windowMs);
-      // One window key for long runs of records: its partition is hashed once per run.
-      if (key !== this.#lastKey) {
-        this.#lastKey = key;
-        this.#lastKeyPartition = partitionForKey(key, partitionCounts.staging);
-      }
+      this.#staged++;
       const headers = { "kstream-source-partition": String(partition), "kstream-source-offset": message.offset };
-      outbox.add("staging", { key, value, partition: this.#lastKeyPartition, headers }, value.length + 64, dispatch);
+      outbox.add("staging", { key: outcome.key, value: outcome.value, partition: outcome.partition, headers }, outcome.size + 64, dispatch);
       if (firstRead) counters.cleaned++;
     } else {
       const deadLetter = deadLetterMessage(message, settings.inputTopic, partition, outcome.verdict);
@@ -267,7 +314,7 @@ export class PartitionCycle {
    */
   async #end(): Promise<void> {
     const open = this.#transaction!;
-    const { settings, sink, counters } = this.#options;
+    const { settings, cleaner, counters } = this.#options;
     this.#moveTo("committing");
     const endedAt = this.#now();
     let written: string[] = [];
@@ -275,7 +322,7 @@ export class PartitionCycle {
     try {
       await this.#sends.settled();
       this.#crashPoint("before-rename");
-      const files = await sink.flush();
+      const files = await cleaner.flush();
       written = files.map((file) => file.path);
       bytes = files.reduce((total, file) => total + file.bytes, 0);
       this.#crashPoint("after-rename");
@@ -297,11 +344,12 @@ export class PartitionCycle {
   }
 
   /** Settles a cycle whose end failed; returns the error to throw. */
-  async #commitFailed(error: unknown, open: ProducerTransaction, written: string[]): Promise<KafkaError> {
+  async #commitFailed(error: unknown, open: ProducerTransaction, written: string[]): Promise<KafkaError | WorkerError> {
     const where = { topic: this.#options.settings.inputTopic, partition: this.partition, offset: this.#offsetToCommit.toString() };
     // The offset as text: kafkajs logs the error it gets from eachBatch with JSON.stringify,
     // which throws on a bigint and would replace this error with "cannot serialize BigInt".
-    this.#failure = toKafkaError(error, "cannot commit the cycle", where);
+    // A failed clean worker keeps its own error (KSTREAM_WORKER): no Kafka step failed.
+    this.#failure = error instanceof WorkerError ? error : toKafkaError(error, "cannot commit the cycle", where);
     if (isRetriable(error)) {
       // A broker restarting, a coordinator moving: the commit may even have reached the
       // coordinator before the connection closed (kafkajs sends EndTxn once, without retry), so
@@ -317,7 +365,7 @@ export class PartitionCycle {
     // owner; anything else (a full disk) ends the run.
     this.#moveTo(isFencedError(error) ? "fenced" : "failed");
     this.#events.aborted("refused");
-    await this.#options.sink.remove(written);
+    await this.#options.cleaner.remove(written);
     await open.abort().catch(() => undefined);
     return this.#failure;
   }

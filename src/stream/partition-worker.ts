@@ -13,7 +13,6 @@ import { toKafkaError } from "../kafka/errors.ts";
 import { startTransactionalProducer, type TransactionalProducer } from "../kafka/transactional-producer.ts";
 import { log } from "../ui/log.ts";
 import { PartitionCycle } from "./partition-cycle.ts";
-import { createPartitionSink } from "./partition-sink.ts";
 import { recoverPartition } from "./recovery.ts";
 import type { StreamSettings, WorkerContext } from "./types.ts";
 
@@ -51,6 +50,6 @@ export async function startPartitionWorker(kafka: Kafka, settings: StreamSetting
   });
   for (const file of recovery.deleted) log.warn(`removed ${file}: written but never committed (partition ${partition}, committed offset ${committedOffset})`);
 
-  const sink = createPartitionSink({ store: settings.store, topic, partition, compression: settings.compression });
-  return new PartitionCycle({ partition, settings, producer, sink, committedOffset, ...context });
+  const cleaner = context.cleanerFor(partition);
+  return new PartitionCycle({ partition, settings, producer, cleaner, committedOffset, ...context });
 }

@@ -7,6 +7,7 @@ import type { CleanRules, DeadLetterReason } from "../clean/types.ts";
 import type { KafkaCodecName } from "../kafka/codecs.ts";
 import type { TopicLayout } from "../kafka/topics.ts";
 import type { ParquetStore } from "../storage/store.ts";
+import type { PartitionCleaner } from "./cleaner.ts";
 import type { ParquetCompression } from "./parquet-writer.ts";
 
 export interface StreamSettings {
@@ -22,6 +23,8 @@ export interface StreamSettings {
   readonly sendCompression: KafkaCodecName;
   readonly fileMaxRows: number;
   readonly maxBufferedRows: number;
+  /** Clean workers (clean.workers): threads that clean and encode Parquet; 0 keeps it all in the main thread. */
+  readonly workers: number;
   readonly fileMaxAgeMs: number;
   readonly sessionTimeoutMs: number;
   /** Partitions and replication of the staging and dead-letter topics when stream-clean creates them. */
@@ -90,4 +93,6 @@ export interface WorkerContext {
   readonly partitionCounts: OutputPartitions;
   /** What the cycles report for the process's own metrics (default: ignored). */
   readonly events?: CycleEvents;
+  /** The cleaner of a partition's cycle: in this thread or in a clean worker. */
+  readonly cleanerFor: (partition: number) => PartitionCleaner;
 }

@@ -5,6 +5,8 @@ import { createRandom, makeRecord } from "../../scripts/gen-sample.ts";
 import { streamSettings } from "../../src/commands/stream-clean.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { createKafka } from "../../src/kafka/client.ts";
+import { createLocalCleaner } from "../../src/stream/cleaner.ts";
+import { createPartitionSink } from "../../src/stream/partition-sink.ts";
 import { startPartitionWorker } from "../../src/stream/partition-worker.ts";
 import { BROKER, createWorkspace, KSTREAM_BIN, type Workspace } from "./harness.ts";
 import { checkExactlyOnce } from "./pipeline.ts";
@@ -17,11 +19,12 @@ afterAll(() => {
 /** Small files and a short session timeout: many cycles to crash in, quick fail-over. */
 const CRASHY = '[clean]\nfile_max_rows = 250\n';
 
-async function prepared(label: string, records: number): Promise<Workspace> {
+/** A workspace with `records` produced; its cycles clean in `workers` clean worker threads (0: in the main thread). */
+async function prepared(label: string, records: number, workers = 1): Promise<Workspace> {
   const ws = createWorkspace(label, "");
   workspaces.push(ws);
   const toml = await Bun.file(ws.configPath).text();
-  writeFileSync(ws.configPath, toml.replace("[clean]\n", `[clean]\nfile_max_rows = 250\nsession_timeout = "6s"\n`));
+  writeFileSync(ws.configPath, toml.replace("[clean]\n", `[clean]\nfile_max_rows = 250\nsession_timeout = "6s"\nworkers = ${workers}\n`));
   const random = createRandom(records);
   const lines = Array.from({ length: records }, (_, i) => JSON.stringify(makeRecord(i + 1, random)));
   writeFileSync(ws.path("in.ndjson"), `${lines.join("\n")}\n`);
@@ -52,11 +55,14 @@ async function expectExactlyOnce(ws: Workspace, records: number) {
 }
 
 describe("exactly once across crashes", () => {
-  test.each(["mid-batch", "before-rename", "after-rename", "in-transaction", "after-commit"])(
-    "kill -9 at %s, then restart: every offset in exactly one row or dead letter, every row in one staging message",
-    async (point) => {
+  test.each([
+    ...["mid-batch", "clean-encode", "before-rename", "after-rename", "in-transaction", "after-commit"].map((point) => [point, 1] as const),
+    ...["mid-batch", "before-rename", "after-commit"].map((point) => [point, 0] as const),
+  ])(
+    "kill -9 at %s (%d clean workers), then restart: every offset in exactly one row or dead letter, every row in one staging message",
+    async (point, workers) => {
       const records = 3000;
-      const ws = await prepared(`crash-${point}`, records);
+      const ws = await prepared(`crash-${point}-${workers}`, records, workers);
       const crashed = startClean(ws, ["--until-caught-up"], { KSTREAM_FAULT: `${point}:3` });
       await crashed.exited;
       expect(crashed.signalCode).toBe("SIGKILL");
@@ -113,6 +119,18 @@ describe("exactly once when a cycle fails retriably in-process (a broker closing
       await expectExactlyOnce(ws, records);
     },
   );
+
+  test("a clean worker that fails ends the run with KSTREAM_WORKER, committing nothing of its cycle; a restart finishes, every record exactly once", async () => {
+    const records = 3000;
+    const ws = await prepared("fail-clean-worker", records);
+    const failed = await ws.run(["stream-clean", "--until-caught-up", "--json"], { env: { KSTREAM_FAULT: "clean-encode:1:fail" }, timeoutMs: 120_000 });
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stdout + failed.stderr).toContain("KSTREAM_WORKER");
+    expect(failed.stderr).toContain("injected at clean-encode");
+    const restarted = await ws.run(["stream-clean", "--until-caught-up"], { timeoutMs: 120_000 });
+    expect(restarted.exitCode, restarted.stderr).toBe(0);
+    await expectExactlyOnce(ws, records);
+  });
 
   test("a partition whose transactional producer cannot start (the brokers away) is started again: the run finishes, every record exactly once", async () => {
     const records = 3000;
@@ -186,6 +204,13 @@ describe("a partition's new owner settles the previous owner's transaction first
       counters: { read: 0, read_again: 0, cleaned: 0, dead_lettered: 0, files: 0, commits: 0 },
       readUpTo: new Map(),
       partitionCounts: { staging: 3, deadLetter: 3 },
+      cleanerFor: (partition) =>
+        createLocalCleaner({
+          sink: createPartitionSink({ store: settings.store, topic: ws.topics.input, partition, compression: settings.compression }),
+          partition,
+          rules: settings.rules,
+          stagingPartitions: 3,
+        }),
     });
     await worker.close();
     await previousOwner.disconnect();

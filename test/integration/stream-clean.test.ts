@@ -87,6 +87,28 @@ describe("stream-clean against a real broker", () => {
     }
   });
 
+  test("cleaning in a worker thread or in the main thread gives the same rows, staging messages and dead letters", async () => {
+    const source = workspace("workers-input");
+    expect((await source.run(["produce", writeDirtyInput(source, 6_000, 21)])).exitCode).toBe(0);
+    const outputs = [];
+    for (const workers of [0, 1]) {
+      // The same input topic, cleaned by a group of its own into its own staging, dead-letter topics and folder.
+      const ws = workspace(`workers-${workers}`);
+      const toml = (await Bun.file(ws.configPath).text()).replace(`input = "${ws.topics.input}"`, `input = "${source.topics.input}"`);
+      // Small files and a small budget: cuts inside chunks, and early ends in the background.
+      writeFileSync(ws.configPath, toml.replace("[clean]\n", `[clean]\nworkers = ${workers}\nfile_max_rows = 1700\nmax_buffered_rows = 2500\n`));
+      const result = await ws.run(["stream-clean", "--until-caught-up"]);
+      expect(result.exitCode, result.stderr).toBe(0);
+      const messages = async (topic: string) =>
+        (await kcatConsume(topic)).map(({ partition, key, payload, headers }) => JSON.stringify([partition, key, payload, headers])).sort();
+      const rows = (await readParquetRows(ws.path("out", "parquet"))).map((row) => JSON.stringify(row, (_, value) => (typeof value === "bigint" ? value.toString() : value))).sort();
+      outputs.push({ rows, staging: await messages(ws.topics.staging), deadLetters: await messages(ws.topics.dead_letter) });
+    }
+    expect(outputs[0]!.rows.length).toBeGreaterThan(5_000);
+    expect(outputs[0]!.deadLetters.length).toBeGreaterThan(0);
+    expect(outputs[1]).toEqual(outputs[0]!);
+  });
+
   test("a second run with nothing new reads nothing and writes nothing", async () => {
     const ws = workspace("rerun");
     await ws.run(["produce", writeDirtyInput(ws, 200, 3)]);

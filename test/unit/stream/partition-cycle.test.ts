@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { CrashPoint } from "../../../src/faults.ts";
+import { createLocalCleaner } from "../../../src/stream/cleaner.ts";
 import { PartitionCycle } from "../../../src/stream/partition-cycle.ts";
 import type { CycleSettings, StreamCounters } from "../../../src/stream/types.ts";
 import { FakeProducer, FakeSink, connectionClosed, fenced, messages } from "./fakes.ts";
@@ -25,7 +26,7 @@ function setUp(options: { committedOffset?: bigint; fileMaxRows?: number; readUp
     partition: 3,
     settings: { ...settings, fileMaxRows: options.fileMaxRows ?? settings.fileMaxRows },
     producer,
-    sink,
+    cleaner: createLocalCleaner({ sink, partition: 3, rules: settings.rules, stagingPartitions: 4 }),
     committedOffset: options.committedOffset ?? 0n,
     counters,
     readUpTo: options.readUpTo ?? new Map(),
@@ -104,6 +105,30 @@ describe("a partition cycle", () => {
     expect(producer.offsets).toEqual([3n]);
     expect(cycle.committedOffset).toBe(3n);
     expect(cycle.offsetToCommit).toBe(5n);
+  });
+
+  test("a cycle cut by file_max_rows inside a cleaned chunk holds exactly the rows of the records it staged", async () => {
+    const { cycle, sink } = setUp({ fileMaxRows: 1_500 });
+    const flushed: number[] = [];
+    const flush = sink.flush.bind(sink);
+    sink.flush = async () => {
+      flushed.push(sink.rows.length);
+      return flush();
+    };
+    await cycle.process(messages(0, 3_200));
+    expect(flushed).toEqual([1_500, 1_500]);
+    expect(sink.rows.map((row) => row.source_offset)).toEqual(Array.from({ length: 200 }, (_, i) => String(3_000 + i)));
+    expect(cycle.bufferedRows).toBe(200);
+  });
+
+  test("a batch that stops on an error keeps the rows of the records staged before it, and none cleaned ahead", async () => {
+    const { cycle, sink } = setUp({ crashAt: "mid-batch" });
+    await expect(cycle.process(messages(0, 2_500))).rejects.toThrow(/injected at mid-batch/);
+    expect(sink.rows.map((row) => row.source_offset)).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
+    expect(cycle.offsetToCommit).toBe(50n);
+    await cycle.process(messages(0, 2_500));
+    expect(sink.rows.length).toBe(2_500);
+    expect(new Set(sink.rows.map((row) => row.source_offset)).size).toBe(2_500);
   });
 
   test("sends one request at a time: the next send starts only once the previous one is answered", async () => {

@@ -1,0 +1,117 @@
+/**
+ * The port a PartitionCycle cleans through: chunks of records in, one outcome per record back (a
+ * staging message or a dead-letter verdict), and the rows of the open cycle kept on the other side
+ * until the cycle flushes them into Parquet. Two implementations: createLocalCleaner (this
+ * thread, over a PartitionSink; the tests' and `clean.workers = 0`'s) and clean-pool.ts's (a Bun
+ * Worker cleans and encodes, the main thread only sends and puts the files).
+ *
+ * A cleaned chunk's rows wait aside until the cycle accepts them: the cycle accepts exactly the
+ * rows whose records it staged, so a cycle that ends mid-chunk (file_max_rows) or stops on an
+ * error holds the same rows as if each record had been cleaned only when staged.
+ */
+import { cleanMessage } from "../clean/record.ts";
+import { stagingMessage } from "../clean/staging.ts";
+import type { CleanOutcome, CleanRow, CleanRules } from "../clean/types.ts";
+import { partitionForKey } from "../kafka/partitioner.ts";
+import type { WrittenFile } from "./parquet-writer.ts";
+import type { PartitionSink } from "./partition-sink.ts";
+import type { Outcome, RecordIn } from "./worker-protocol.ts";
+
+export interface CleanedChunk {
+  readonly count: number;
+  /** The outcome of the chunk's next record, in record order. */
+  next(): Outcome;
+}
+
+/** A chunk handed over for cleaning: its id (for accept and release) and its outcomes to come. */
+export interface PendingChunk {
+  readonly id: number;
+  readonly cleaned: Promise<CleanedChunk>;
+}
+
+export interface PartitionCleaner {
+  /** Rows accepted into the open cycle. */
+  readonly rowCount: number;
+  clean(records: readonly RecordIn[]): PendingChunk;
+  /** The chunk's next `rows` rows join the open cycle. */
+  accept(chunk: number, rows: number): void;
+  /** Drops the chunk's rows not accepted; the chunk is done. */
+  release(chunk: number): void;
+  /** Writes the open cycle's rows (one file per ingest date) and empties it. */
+  flush(): Promise<WrittenFile[]>;
+  discard(): void;
+  /** Deletes files this cleaner wrote (a cycle refused for good), by their `path`; a missing file is no error. */
+  remove(paths: readonly string[]): Promise<void>;
+  /** Frees what the other side holds for this partition. */
+  close(): void;
+}
+
+/** Turns cleaned rows into staging messages with their partition: one hash per run of the same window key. */
+export function createStager(rules: CleanRules, stagingPartitions: number) {
+  let lastKey: string | undefined;
+  let lastPartition = 0;
+  return (row: CleanRow): { key: string; value: string; partition: number } => {
+    const { key, value } = stagingMessage(row, rules.windowMs);
+    if (key !== lastKey) {
+      lastKey = key;
+      lastPartition = partitionForKey(key, stagingPartitions);
+    }
+    return { key, value, partition: lastPartition };
+  };
+}
+
+/** Cleans one record (offset as text, as kafkajs gives it: the row's source_offset). */
+export function cleanRecord(record: RecordIn, partition: number, rules: CleanRules): CleanOutcome {
+  return cleanMessage(record.value, { timestamp: record.timestamp, partition, offset: record.offset.toString() }, rules);
+}
+
+export interface LocalCleanerOptions {
+  readonly sink: PartitionSink;
+  readonly partition: number;
+  readonly rules: CleanRules;
+  readonly stagingPartitions: number;
+}
+
+export function createLocalCleaner(options: LocalCleanerOptions): PartitionCleaner {
+  const { sink, partition, rules } = options;
+  const stage = createStager(rules, options.stagingPartitions);
+  const waiting = new Map<number, { rows: CleanRow[]; next: number }>();
+  let nextId = 0;
+  return {
+    get rowCount() {
+      return sink.rowCount;
+    },
+    clean(records) {
+      const id = nextId++;
+      const rows: CleanRow[] = [];
+      const outcomes: Outcome[] = [];
+      for (const record of records) {
+        const outcome = cleanRecord(record, partition, rules);
+        if (outcome.kind === "row") {
+          rows.push(outcome.row);
+          const { key, value, partition: stagingPartition } = stage(outcome.row);
+          outcomes.push({ kind: "row", key, value, partition: stagingPartition, size: value.length });
+        } else {
+          outcomes.push(outcome);
+        }
+      }
+      waiting.set(id, { rows, next: 0 });
+      let read = 0;
+      return { id, cleaned: Promise.resolve({ count: outcomes.length, next: () => outcomes[read++]! }) };
+    },
+    accept(chunk, count) {
+      const entry = waiting.get(chunk);
+      if (!entry) return;
+      for (let index = 0; index < count; index++) sink.append(entry.rows[entry.next++]!);
+    },
+    release: (chunk) => void waiting.delete(chunk),
+    flush: () => sink.flush(),
+    discard() {
+      sink.discard();
+    },
+    remove: (paths) => sink.remove(paths),
+    close() {
+      waiting.clear();
+    },
+  };
+}
