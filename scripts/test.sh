@@ -6,7 +6,7 @@
 # on brokers of its own; each scenario counts as one test), stops the broker if it started it, and
 # ends with the line "N passed, N failed".
 #
-#   scripts/test.sh                  everything (about 16 minutes on 2 cores, 11 of them the fault suite)
+#   scripts/test.sh                  everything (about 26 minutes on 2 cores, 12 of them the fault suite)
 #   scripts/test.sh test/unit        only these bun test paths (no fault suite)
 #   KSTREAM_FAULTS=0 scripts/test.sh everything but the fault suite
 #   KSTREAM_FAULT_RECORDS=50000      a smaller fault suite (default 200000, as issue 7 asks)
