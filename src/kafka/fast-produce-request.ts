@@ -31,6 +31,8 @@ const BATCH_HEADER = 4 + 1 + 4 + 2 + 4 + 8 + 8 + 8 + 2 + 4;
 const CRC_START = 4 + 1 + 4;
 /** Byte strings up to this long are copied by a loop. */
 const SHORT_COPY = 48;
+/** Text up to this long is measured and written by a loop: cheaper than the native call. */
+const SHORT_TEXT = 24;
 /** |timestamp delta| below this keeps its zigzag exact in a double. */
 const FAST_LIMIT = 2 ** 52;
 
@@ -63,6 +65,9 @@ interface ProduceRequest {
 }
 type ProtocolFactory = (args: ProduceArgs) => ProduceRequest;
 
+/** Buffer's latin1 writer (Bun and Node have it, @types/node does not): no encoding lookup per call. */
+type LatinBuffer = Buffer & { latin1Write(text: string, offset: number, length: number): number };
+
 /** A field kafkajs takes as Buffer or string, measured once. */
 type Bytes = Buffer | string | null;
 
@@ -75,6 +80,9 @@ interface PlannedPartition {
   maxTimestamp: unknown;
   deltas: Float64Array;
   bodySizes: Int32Array;
+  /** UTF-8 bytes of each key and value (-1: null), measured once for both passes. */
+  keySizes: Int32Array;
+  valueSizes: Int32Array;
   headers: (HeaderPair[] | undefined)[];
   recordsBytes: number;
   /** Set for compressed batches: the codec's output for the records. */
@@ -84,6 +92,8 @@ interface PlannedPartition {
 interface HeaderPair {
   key: Buffer | string;
   value: Buffer | string;
+  keySize: number;
+  valueSize: number;
 }
 
 const original = { protocol: produceRequests.protocol };
@@ -211,6 +221,8 @@ function planPartition(data: PartitionData): PlannedPartition | undefined {
   if (first === undefined) return undefined;
   const deltas = new Float64Array(count);
   const bodySizes = new Int32Array(count);
+  const keySizes = new Int32Array(count);
+  const valueSizes = new Int32Array(count);
   const headers: (HeaderPair[] | undefined)[] = new Array(count);
   let recordsBytes = 0;
   // Messages of one run share one headers object: flattened and measured once per batch.
@@ -226,15 +238,19 @@ function planPartition(data: PartitionData): PlannedPartition | undefined {
     const key = message.key;
     const value = message.value;
     if (!isBytes(key) || !isBytes(value)) return undefined;
-    let size = 1 + sizeOfVarLong(delta) + sizeOfVarInt(i) + sizeOfVarIntBytes(key) + sizeOfVarIntBytes(value);
+    const keySize = key == null ? -1 : byteLength(key);
+    const valueSize = value == null ? -1 : byteLength(value);
+    keySizes[i] = keySize;
+    valueSizes[i] = valueSize;
+    let size = 1 + sizeOfVarLong(delta) + sizeOfVarInt(i) + sizeOfSized(keySize) + sizeOfSized(valueSize);
     const rawHeaders = message.headers === undefined ? {} : message.headers;
     if (rawHeaders === null || typeof rawHeaders !== "object") return undefined;
+    // Messages of one run share one object (flattened once); stream-clean's differ per record.
     if (rawHeaders !== lastHeaders) {
       const pairs = headerPairs(rawHeaders as Record<string, unknown>);
       if (!pairs) return undefined;
       lastHeaders = rawHeaders;
-      // Encoded once here rather than per record by writeRecords.
-      lastPairs = pairs.map((pair) => ({ key: utf8Bytes(pair.key), value: utf8Bytes(pair.value) }));
+      lastPairs = pairs;
       lastHeadersSize = headersSize(pairs);
     }
     size += lastHeadersSize;
@@ -242,7 +258,7 @@ function planPartition(data: PartitionData): PlannedPartition | undefined {
     bodySizes[i] = size;
     recordsBytes += sizeOfVarInt(size) + size;
   }
-  return { partition, firstSequence, messages, firstTimestamp: first, maxTimestamp: max, deltas, bodySizes, headers, recordsBytes, batchBytes: 0 };
+  return { partition, firstSequence, messages, firstTimestamp: first, maxTimestamp: max, deltas, bodySizes, keySizes, valueSizes, headers, recordsBytes, batchBytes: 0 };
 }
 
 /**
@@ -290,39 +306,33 @@ function headerPairs(headers: Record<string, unknown>): HeaderPair[] | undefined
     if (Array.isArray(value)) {
       for (const item of value) {
         if (typeof item !== "string" && !Buffer.isBuffer(item)) return undefined;
-        pairs.push({ key, value: item });
+        pairs.push({ key, value: item, keySize: byteLength(key), valueSize: byteLength(item) });
       }
     } else {
       if (typeof value !== "string" && !Buffer.isBuffer(value)) return undefined;
-      pairs.push({ key, value });
+      pairs.push({ key, value, keySize: byteLength(key), valueSize: byteLength(value) });
     }
   }
   return pairs;
 }
 
-const utf8Bytes = (text: Buffer | string): Buffer => (typeof text === "string" ? Buffer.from(text, "utf8") : text);
-
 function headersSize(pairs: HeaderPair[]): number {
   let size = sizeOfVarInt(pairs.length);
-  for (const pair of pairs) {
-    const keySize = Buffer.byteLength(pair.key);
-    const valueSize = Buffer.byteLength(pair.value);
-    size += sizeOfVarInt(keySize) + keySize + sizeOfVarInt(valueSize) + valueSize;
-  }
+  for (const pair of pairs) size += sizeOfSized(pair.keySize) + sizeOfSized(pair.valueSize);
   return size;
 }
 
 function writeRecords(buf: Buffer, start: number, plan: PlannedPartition): number {
   let offset = start;
-  const { messages, deltas, bodySizes, headers } = plan;
+  const { messages, deltas, bodySizes, keySizes, valueSizes, headers } = plan;
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i]!;
     offset = writeVarInt(buf, offset, bodySizes[i]!);
     buf[offset++] = 0; // record attributes: none used
     offset = writeVarLong(buf, offset, deltas[i]!);
     offset = writeVarInt(buf, offset, i);
-    offset = writeVarIntBytes(buf, offset, message.key as Bytes);
-    offset = writeVarIntBytes(buf, offset, message.value as Bytes);
+    offset = writeSized(buf, offset, message.key as Bytes, keySizes[i]!);
+    offset = writeSized(buf, offset, message.value as Bytes, valueSizes[i]!);
     const pairs = headers[i];
     if (!pairs) {
       buf[offset++] = 0; // zero headers
@@ -330,8 +340,8 @@ function writeRecords(buf: Buffer, start: number, plan: PlannedPartition): numbe
     }
     offset = writeVarInt(buf, offset, pairs.length);
     for (const pair of pairs) {
-      offset = writeVarIntBytes(buf, offset, pair.key);
-      offset = writeVarIntBytes(buf, offset, pair.value);
+      offset = writeSized(buf, offset, pair.key, pair.keySize);
+      offset = writeSized(buf, offset, pair.value, pair.valueSize);
     }
   }
   return offset;
@@ -341,8 +351,13 @@ function isBytes(value: unknown): value is Bytes | undefined {
   return value == null || typeof value === "string" || Buffer.isBuffer(value);
 }
 
+/** UTF-8 bytes of a key, value or header: short ASCII text counted here, the rest natively. */
 function byteLength(value: Buffer | string): number {
-  return typeof value === "string" ? Buffer.byteLength(value, "utf8") : value.length;
+  if (typeof value !== "string") return value.length;
+  const length = value.length;
+  if (length > SHORT_TEXT) return Buffer.byteLength(value, "utf8");
+  for (let i = 0; i < length; i++) if (value.charCodeAt(i) >= 0x80) return Buffer.byteLength(value, "utf8");
+  return length;
 }
 
 function sizeOfVarInt(value: number): number {
@@ -365,10 +380,9 @@ function sizeOfVarLong(value: number): number {
   return bytes;
 }
 
-function sizeOfVarIntBytes(value: Bytes | undefined): number {
-  if (value == null) return 1;
-  const size = byteLength(value);
-  return sizeOfVarInt(size) + size;
+/** A length-prefixed field of `size` bytes (-1: null, the prefix alone). */
+function sizeOfSized(size: number): number {
+  return size < 0 ? 1 : sizeOfVarInt(size) + size;
 }
 
 function stringSize(value: string | null): number {
@@ -397,17 +411,25 @@ function writeVarLong(buf: Buffer, start: number, value: number): number {
   return offset;
 }
 
-function writeVarIntBytes(buf: Buffer, start: number, value: Bytes | undefined): number {
+/**
+ * A length-prefixed field whose UTF-8 size was measured in the first pass. Text whose size equals
+ * its length is ASCII: its bytes are its char codes, written by a loop when short and as latin1
+ * (no UTF-8 encoder) when long.
+ */
+function writeSized(buf: Buffer, start: number, value: Bytes | undefined, size: number): number {
   if (value == null) {
     buf[start] = 1; // zigzag(-1)
     return start + 1;
   }
+  const offset = writeVarInt(buf, start, size);
   if (typeof value === "string") {
-    const size = Buffer.byteLength(value, "utf8");
-    const offset = writeVarInt(buf, start, size);
-    return offset + buf.write(value, offset, size, "utf8");
+    if (size !== value.length) return offset + buf.write(value, offset, size, "utf8");
+    if (size <= SHORT_TEXT) {
+      for (let i = 0; i < size; i++) buf[offset + i] = value.charCodeAt(i);
+      return offset + size;
+    }
+    return offset + (buf as LatinBuffer).latin1Write(value, offset, size);
   }
-  const offset = writeVarInt(buf, start, value.length);
   // A key or header of a few bytes: a loop costs less than the native copy's call.
   if (value.length <= SHORT_COPY) {
     for (let i = 0; i < value.length; i++) buf[offset + i] = value[i]!;
