@@ -83,8 +83,16 @@ function bar(fraction: number, width = 20): string {
   return `[${"#".repeat(filled)}${"-".repeat(width - filled)}]`;
 }
 
+/**
+ * An integer with thousands commas, as toLocaleString("en-US") writes it. Written by hand: the
+ * first toLocaleString of a process loads ICU's locale data, about 0.2 s of CPU per run.
+ */
 export function formatCount(value: number): string {
-  return value.toLocaleString("en-US");
+  if (!Number.isSafeInteger(value)) return value.toLocaleString("en-US");
+  const digits = String(Math.abs(value));
+  let grouped = digits.slice(0, ((digits.length - 1) % 3) + 1);
+  for (let index = grouped.length; index < digits.length; index += 3) grouped += `,${digits.slice(index, index + 3)}`;
+  return value < 0 ? `-${grouped}` : grouped;
 }
 
 export function formatSeconds(seconds: number): string {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createProgress, formatProgressLine } from "../../../src/ui/progress.ts";
+import { createProgress, formatCount, formatProgressLine } from "../../../src/ui/progress.ts";
 
 describe("progress", () => {
   test("the line shows records, rate, MB/s and an ETA when the total size is known", () => {
@@ -30,5 +30,18 @@ describe("progress", () => {
     progress.update({ records: 10 });
     progress.done();
     expect(written).toEqual([]);
+  });
+});
+
+describe("formatCount", () => {
+  test("groups digits by three with commas, like en-US toLocaleString", () => {
+    for (const value of [0, 7, 999, 1000, 12_345, 999_999, 1_000_000, 123_456_789, -1, -1234, -1_000_000, Number.MAX_SAFE_INTEGER]) {
+      expect(formatCount(value)).toBe(value.toLocaleString("en-US"));
+    }
+  });
+
+  test("leaves fractions and non-finite values to toLocaleString", () => {
+    expect(formatCount(1234.5)).toBe("1,234.5");
+    expect(formatCount(Number.NaN)).toBe("NaN");
   });
 });
