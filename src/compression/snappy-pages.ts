@@ -10,6 +10,7 @@
 const MAX_HASH_TABLE_BITS = 14;
 const MAX_OFFSET = 0xffff;
 const INPUT_MARGIN = 15;
+const SHORT_LITERAL = 32;
 const hashTables: Array<Uint32Array | undefined> = new Array(MAX_HASH_TABLE_BITS + 1);
 
 /** The largest a compressed block can be (Snappy's MaxCompressedLength), plus the length varint. */
@@ -40,7 +41,12 @@ export function snappyCompressPage(input: Uint8Array): Uint8Array<ArrayBuffer> {
       out[op++] = (59 + bytes) << 2;
       for (let index = 0; index < bytes; index++) out[op++] = (value >>> (index * 8)) & 0xff;
     }
-    out.set(input.subarray(from, from + count), op);
+    // Most literals between matches are a few bytes: a loop costs less than a view and a native copy.
+    if (count <= SHORT_LITERAL) {
+      for (let index = 0; index < count; index++) out[op + index] = input[from + index]!;
+    } else {
+      out.set(input.subarray(from, from + count), op);
+    }
     op += count;
   };
   const copyUpTo64 = (offset: number, count: number) => {
