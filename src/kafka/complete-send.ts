@@ -36,10 +36,7 @@ export async function sendCompletely(
       throw new SendIncompleteError(error, results);
     }
     results.push(...answered);
-    const done = new Set(answered.map((result) => `${result.topicName}/${result.partition}`));
-    const missing = pending
-      .map(({ topic, messages }) => ({ topic, messages: messages.filter((message: Message) => !done.has(`${topic}/${message.partition}`)) }))
-      .filter(({ messages }) => messages.length > 0);
+    const missing = unanswered(pending, answered);
     if (missing.length === 0) return results;
     const where = missing.map(({ topic, messages }) => `${topic}[${[...new Set(messages.map((m) => m.partition))].join(",")}]`).join(" ");
     if (resend === MAX_RESENDS) {
@@ -49,4 +46,21 @@ export async function sendCompletely(
     log.warn(`kafka acknowledged only part of a send (a partition leader moved?); sending ${where} again`);
     pending = missing.map(({ topic, messages }) => ({ topic, messages: partitionedMessages(messages) }));
   }
+}
+
+/** The messages of partitions no result answered for; checked per message without building a string for each. */
+function unanswered(pending: TopicMessages[], answered: RecordMetadata[]): TopicMessages[] {
+  const done = new Map<string, Set<number>>();
+  for (const result of answered) {
+    let partitions = done.get(result.topicName);
+    if (!partitions) done.set(result.topicName, (partitions = new Set()));
+    partitions.add(result.partition);
+  }
+  const missing: TopicMessages[] = [];
+  for (const { topic, messages } of pending) {
+    const acknowledged = done.get(topic);
+    const left = acknowledged ? messages.filter((message: Message) => !acknowledged.has(message.partition!)) : messages;
+    if (left.length > 0) missing.push({ topic, messages: left });
+  }
+  return missing;
 }
