@@ -77,9 +77,17 @@ export const SCHEMA = [
   { name: "source_offset", type: "INT64", ...required },
 ];
 
+/**
+ * Columns written without min/max statistics. Their values are names, addresses and emails in no
+ * order, so a file's range spans nearly all of them and prunes nothing for a reader, while
+ * comparing every string was about 6% of stream-clean's CPU. The integer columns (id, timestamp,
+ * source_partition, source_offset) and the few-valued strings (gender, date, country) keep theirs.
+ */
+const WITHOUT_STATISTICS: ReadonlySet<string> = new Set(["first_name", "last_name", "email", "ip_addr"]);
+
 export function encodeParquet(columns: ParquetColumns, compression: ParquetCompression): Uint8Array {
   // Column order is SCHEMA's, not the object's.
-  const columnData = SCHEMA.slice(1).map(({ name }) => ({ name, data: columns[name as keyof ParquetColumns] }));
+  const columnData = SCHEMA.slice(1).map(({ name }) => ({ name, data: columns[name as keyof ParquetColumns], statistics: !WITHOUT_STATISTICS.has(name) }));
   const buffer = parquetWriteBuffer({
     columnData,
     schema: SCHEMA as never,
