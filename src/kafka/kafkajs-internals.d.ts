@@ -157,3 +157,22 @@ declare module "kafkajs/src/retry/index.js" {
     fn: (bail: (error: Error) => void, retryCount: number, retryTime: number) => Promise<T>,
   ) => Promise<T>;
 }
+
+declare module "kafkajs/src/network/requestQueue/index.js" {
+  import { EventEmitter } from "node:events";
+  class RequestQueue extends EventEmitter {
+    constructor(options: Record<string, unknown>);
+    pending: unknown[];
+    inflight: Map<number, unknown>;
+    throttledUntil: number;
+    throttleCheckTimeoutId: ReturnType<typeof setTimeout> | null;
+    maxInFlightRequests: number | null;
+    push(request: { entry: { correlationId: number }; expectResponse: boolean; sendRequest: () => void; requestTimeout?: number }): void;
+    fulfillRequest(response: { correlationId: number; payload: Buffer; size: number }): void;
+    maybeThrottle(clientSideThrottleTime: number | null): void;
+    checkPendingRequests(): void;
+    scheduleCheckPendingRequests(): void;
+    destroy(): void;
+  }
+  export default RequestQueue;
+}

@@ -7,6 +7,8 @@
  *
  * The patches (each file says why):
  * - timers: kafkajs' request queue arms negative timeouts; clamped to 0, quietly (below).
+ * - request-queue-timer.ts: a request queue arms its check timer only while requests are pending
+ *   (kafkajs re-arms it every millisecond, idle or not).
  * - fast-encoding.ts: the protocol Encoder's varint methods, without throw-away Buffers and Longs.
  * - fast-produce-request.ts: Produce v3–v7 request bodies laid out in one Buffer, one CRC pass.
  * - fast-record-batch.ts: Fetch v11 responses' record batches read in place (the decode step).
@@ -28,6 +30,7 @@ import { installRetriableCoordinatorLookup } from "./coordinator-lookup.ts";
 import { installFastEncoding } from "./fast-encoding.ts";
 import { installFastProduceRequest } from "./fast-produce-request.ts";
 import { installFastRecordBatch } from "./fast-record-batch.ts";
+import { installIdleRequestQueues } from "./request-queue-timer.ts";
 import { installSettledSend } from "./settled-send.ts";
 
 /** The kafkajs version every patch here was written for and tested against. */
@@ -52,6 +55,7 @@ export function installKafkajsPatches(): void {
   installFastEncoding();
   installFastProduceRequest();
   installFastRecordBatch();
+  installIdleRequestQueues();
   installRetriableCoordinatorLookup();
   installSettledSend();
   installCodecs();
