@@ -4,6 +4,7 @@
  * and the decompressors a reader needs for each codec kstream writes. Pure: bytes in, bytes out.
  */
 import { parquetWriteBuffer } from "hyparquet-writer";
+import { installFastByteWriter } from "./byte-writer-patch.ts";
 import { lz4CompressBlock, lz4DecompressBlock } from "../compression/lz4.ts";
 import { snappyCompressPage } from "../compression/snappy-pages.ts";
 
@@ -88,6 +89,7 @@ export const SCHEMA = [
 const WITHOUT_STATISTICS: ReadonlySet<string> = new Set(["id", "first_name", "last_name", "email", "ip_addr", "source_offset"]);
 
 export function encodeParquet(columns: ParquetColumns, compression: ParquetCompression): Uint8Array {
+  installFastByteWriter();
   // Column order is SCHEMA's, not the object's.
   const columnData = SCHEMA.slice(1).map(({ name }) => ({ name, data: columns[name as keyof ParquetColumns], statistics: !WITHOUT_STATISTICS.has(name) }));
   const buffer = parquetWriteBuffer({
