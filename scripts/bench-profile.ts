@@ -59,13 +59,27 @@ function categoryOf(node: ProfileNode, inherited: Category): Category {
   return categoryOfUrl(url) ?? inherited;
 }
 
-/** The CPU breakdown of one .cpuprofile file. */
+/**
+ * The longest time one sample stands for: twice the median interval. A sample's delta is the time
+ * since the one before, so the first sample after the thread waited (for the broker, for a
+ * timer) or was stopped by a collection would otherwise be credited with the whole wait: that
+ * put idle time on whatever ran next (a socket write, a fetch callback). Capped, the sampled
+ * seconds are the thread's busy time.
+ */
+function busyCap(deltas: readonly number[]): number {
+  if (deltas.length === 0) return 0;
+  const sorted = [...deltas].sort((a, b) => a - b);
+  return 2 * sorted[sorted.length >> 1]!;
+}
+
+/** The CPU breakdown of one .cpuprofile file: busy time (see busyCap) by category. */
 export function cpuBreakdown(profilePath: string): CpuBreakdown {
   const profile = JSON.parse(readFileSync(profilePath, "utf8")) as CpuProfile;
+  const cap = busyCap(profile.timeDeltas);
   const selfTime = new Map<number, number>();
   for (let index = 0; index < profile.samples.length; index++) {
     const id = profile.samples[index]!;
-    selfTime.set(id, (selfTime.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0));
+    selfTime.set(id, (selfTime.get(id) ?? 0) + Math.min(profile.timeDeltas[index] ?? 0, cap));
   }
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const time = Object.fromEntries(CATEGORIES.map((category) => [category, 0])) as Record<Category, number>;
@@ -101,9 +115,9 @@ export function breakdownTable(rows: { stage: string; breakdown: CpuBreakdown }[
   const percent = (share: number) => `${(100 * share).toFixed(0)} %`;
   return [
     "",
-    "CPU by module (`bun --cpu-prof` of a non-minified build; share of the sampled time):",
+    "CPU by module (`bun --cpu-prof` of a non-minified build, main thread; share of its busy time, idle gaps left out):",
     "",
-    `| stage | sampled s | ${CATEGORIES.join(" | ")} |`,
+    `| stage | busy s | ${CATEGORIES.join(" | ")} |`,
     `|---|---|${CATEGORIES.map(() => "---").join("|")}|`,
     ...rows.map(({ stage, breakdown }) => `| ${stage} | ${breakdown.totalSeconds.toFixed(2)} | ${CATEGORIES.map((category) => percent(breakdown.shares[category])).join(" | ")} |`),
   ];
