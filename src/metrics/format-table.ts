@@ -4,6 +4,7 @@
  * with `color`, growing lag and a status other than OK in red, under-replicated partitions in
  * yellow; the thresholds crossed, if any, last.
  */
+import { formatCount as count } from "../ui/progress.ts";
 import { renderTable } from "../ui/table.ts";
 import type { GroupReport, MetricsReport, TopicReport } from "./types.ts";
 
@@ -91,7 +92,6 @@ function painter(color: boolean): Painter {
   return { red: wrap(31), yellow: wrap(33) };
 }
 
-const count = (value: number): string => value.toLocaleString("en-US");
 const plural = (n: number, noun: string): string => `${count(n)} ${noun}${n === 1 ? "" : /(s|ch)$/.test(noun) ? "es" : "s"}`;
 const rateText = (value: number): string => value.toLocaleString("en-US", { maximumFractionDigits: 1, minimumFractionDigits: 1 });
 const perSecond = (value: number): string => `${rateText(value)}/s`;
