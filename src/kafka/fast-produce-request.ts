@@ -90,7 +90,7 @@ interface PlannedPartition {
   batchBytes: number;
 }
 interface HeaderPair {
-  key: Buffer | string;
+  key: string;
   value: Buffer | string;
   keySize: number;
   valueSize: number;
