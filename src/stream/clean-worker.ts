@@ -10,7 +10,7 @@
  */
 import type { CleanRow } from "../clean/types.ts";
 import { crashPoint } from "../faults.ts";
-import { cleanRecord, createStager } from "./cleaner.ts";
+import { cleanChunk, createStager } from "./cleaner.ts";
 import { createDatedRows, type DatedRows } from "./partition-sink.ts";
 import { OutcomeWriter, readRecords, type SinkSpec, type WorkerReply, type WorkerRequest } from "./worker-protocol.ts";
 
@@ -38,19 +38,9 @@ function reply(message: WorkerReply, transfer: Bun.Transferable[] = []): void {
 
 function clean(sink: Sink, chunk: number, buffer: ArrayBuffer): ArrayBuffer {
   const records = readRecords(buffer);
-  const { partition, rules } = sink.spec;
+  const recordAt = (index: number) => ({ offset: records.offset(index), timestamp: records.timestamp(index), value: records.value(index) });
   const writer = new OutcomeWriter();
-  const rows: CleanRow[] = [];
-  for (let index = 0; index < records.count; index++) {
-    const outcome = cleanRecord({ offset: records.offset(index), timestamp: records.timestamp(index), value: records.value(index) }, partition, rules);
-    if (outcome.kind === "row") {
-      rows.push(outcome.row);
-      const staged = sink.stage(outcome.row);
-      writer.row(staged.key, staged.partition, staged.value);
-    } else {
-      writer.dead(outcome.verdict);
-    }
-  }
+  const rows = cleanChunk(records.count, recordAt, sink.spec.partition, sink.spec.rules, sink.stage, writer);
   sink.waiting.set(chunk, { rows, next: 0 });
   return writer.finish();
 }

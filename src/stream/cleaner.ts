@@ -11,7 +11,7 @@
  */
 import { cleanMessage } from "../clean/record.ts";
 import { stagingMessage } from "../clean/staging.ts";
-import type { CleanOutcome, CleanRow, CleanRules } from "../clean/types.ts";
+import type { CleanOutcome, CleanRow, CleanRules, DeadLetterVerdict } from "../clean/types.ts";
 import { partitionForKey } from "../kafka/partitioner.ts";
 import type { WrittenFile } from "./parquet-writer.ts";
 import type { PartitionSink } from "./partition-sink.ts";
@@ -61,8 +61,34 @@ export function createStager(rules: CleanRules, stagingPartitions: number) {
 }
 
 /** Cleans one record (offset as text, as kafkajs gives it: the row's source_offset). */
-export function cleanRecord(record: RecordIn, partition: number, rules: CleanRules): CleanOutcome {
+function cleanRecord(record: RecordIn, partition: number, rules: CleanRules): CleanOutcome {
   return cleanMessage(record.value, { timestamp: record.timestamp, partition, offset: record.offset.toString() }, rules);
+}
+
+/** Where a chunk's outcomes go, in record order: worker-protocol's OutcomeWriter, or objects in this thread. */
+export interface OutcomeSink {
+  row(key: string, partition: number, value: string): void;
+  dead(verdict: DeadLetterVerdict): void;
+}
+
+/**
+ * Cleans the `count` records of one chunk in order (`recordAt(index)`), each row staged into
+ * `outcomes` with its staging message, each dead letter with its verdict; returns the rows, which
+ * wait for the cycle to accept them. The one cleaning loop of this thread's cleaner and the worker's.
+ */
+export function cleanChunk(count: number, recordAt: (index: number) => RecordIn, partition: number, rules: CleanRules, stage: ReturnType<typeof createStager>, outcomes: OutcomeSink): CleanRow[] {
+  const rows: CleanRow[] = [];
+  for (let index = 0; index < count; index++) {
+    const outcome = cleanRecord(recordAt(index), partition, rules);
+    if (outcome.kind === "row") {
+      rows.push(outcome.row);
+      const staged = stage(outcome.row);
+      outcomes.row(staged.key, staged.partition, staged.value);
+    } else {
+      outcomes.dead(outcome.verdict);
+    }
+  }
+  return rows;
 }
 
 export interface LocalCleanerOptions {
@@ -83,18 +109,11 @@ export function createLocalCleaner(options: LocalCleanerOptions): PartitionClean
     },
     clean(records) {
       const id = nextId++;
-      const rows: CleanRow[] = [];
       const outcomes: Outcome[] = [];
-      for (const record of records) {
-        const outcome = cleanRecord(record, partition, rules);
-        if (outcome.kind === "row") {
-          rows.push(outcome.row);
-          const { key, value, partition: stagingPartition } = stage(outcome.row);
-          outcomes.push({ kind: "row", key, value, partition: stagingPartition, size: value.length });
-        } else {
-          outcomes.push(outcome);
-        }
-      }
+      const rows = cleanChunk(records.length, (index) => records[index]!, partition, rules, stage, {
+        row: (key, stagingPartition, value) => outcomes.push({ kind: "row", key, value, partition: stagingPartition, size: value.length }),
+        dead: (verdict) => outcomes.push({ kind: "dead", verdict }),
+      });
       waiting.set(id, { rows, next: 0 });
       let read = 0;
       return { id, cleaned: Promise.resolve({ count: outcomes.length, next: () => outcomes[read++]! }) };
