@@ -2,8 +2,10 @@
  * The measures of SPEC.md "Measures", pure: per time window the number of distinct users (the
  * placeholder email not counted) and the most and least represented country (null countries
  * ignored; ties to the country that sorts first by code point). Memory grows with the distinct
- * (window, user) pairs and (window, country) pairs, never with the message count.
+ * (window, user) pairs and (window, country) pairs, never with the message count; users and
+ * countries are kept as bytes (byte-keys.ts), not strings.
  */
+import { ByteKeyTable } from "./byte-keys.ts";
 
 export interface StagingRecord {
   readonly windowStart: number;
@@ -22,48 +24,152 @@ export interface WindowMeasure {
   readonly uniqueUsers: number;
 }
 
+/**
+ * Where one staging value's fields lie in its bytes (staging-value.ts reads them in place): the
+ * window's times, and the country's and user's text as [from, to) of the value, from = -1 for
+ * null; `ascii` when every byte of that text is below 0x80.
+ */
+export interface StagingFields {
+  windowStart: number;
+  windowEnd: number;
+  countryFrom: number;
+  countryTo: number;
+  countryAscii: boolean;
+  userFrom: number;
+  userTo: number;
+  userAscii: boolean;
+}
+
 interface WindowState {
+  /** The users table's tag for this window. */
+  id: number;
   end: number;
-  users: Set<string>;
-  countries: Map<string, number>;
+  users: number;
+  /** Records per country id. */
+  countries: Map<number, number>;
 }
 
 export interface MeasureAggregator {
   add(record: StagingRecord): void;
+  /** What add(the record of `value`) does, read from where `fields` says its fields lie. */
+  addFields(value: Uint8Array, fields: StagingFields): void;
   /** Windows seen so far, sorted by start. */
   measures(): WindowMeasure[];
   readonly windowCount: number;
 }
 
+/**
+ * A text's key in the byte tables: its bytes when it is ASCII (in a value they are the text as it
+ * is), else 0xFF and its UTF-16 code units — the same key for the same text whichever way it
+ * came, a different one for any other text (no ASCII key holds 0xFF; UTF-16 keeps lone
+ * surrogates and invalid UTF-8's replacement characters apart, as strings do).
+ */
+class TextKeys {
+  bytes = Buffer.alloc(256);
+  /** Writes `text`'s key into `bytes` (grown as needed); returns its length. */
+  write(text: string): number {
+    let ascii = true;
+    for (let i = 0; i < text.length; i++) {
+      if (text.charCodeAt(i) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    const length = ascii ? text.length : 1 + 2 * text.length;
+    if (length > this.bytes.length) this.bytes = Buffer.alloc(2 * length);
+    if (ascii) {
+      this.bytes.write(text, 0, "latin1");
+    } else {
+      this.bytes[0] = 0xff;
+      this.bytes.write(text, 1, "utf16le");
+    }
+    return length;
+  }
+}
+
 export function createAggregator(options: { placeholder: string; from?: number | undefined; to?: number | undefined }): MeasureAggregator {
   const windows = new Map<number, WindowState>();
+  const users = new ByteKeyTable();
+  const countries = new ByteKeyTable();
+  const countryNames: string[] = [];
+  const keys = new TextKeys();
+  const placeholder = Buffer.from(keys.bytes.subarray(0, keys.write(options.placeholder)));
   // Consecutive records nearly always share a window.
   let lastStart = Number.NaN;
   let last: WindowState | undefined;
+
+  const windowOf = (start: number, end: number): WindowState | undefined => {
+    if (start === lastStart) return last;
+    if (options.from !== undefined && start < options.from) return undefined;
+    if (options.to !== undefined && start >= options.to) return undefined;
+    let state = windows.get(start);
+    if (!state) {
+      state = { id: windows.size, end, users: 0, countries: new Map() };
+      windows.set(start, state);
+    }
+    lastStart = start;
+    last = state;
+    return state;
+  };
+  const countUser = (state: WindowState, bytes: Uint8Array, from: number, to: number) => {
+    if (to - from === placeholder.length && sameBytes(bytes, from, placeholder)) return;
+    const before = users.size;
+    users.add(state.id, bytes, from, to);
+    if (users.size > before) state.users++;
+  };
+  const countCountry = (state: WindowState, bytes: Uint8Array, from: number, to: number, name: () => string) => {
+    const id = countries.add(0, bytes, from, to);
+    if (id === countryNames.length) countryNames.push(name());
+    state.countries.set(id, (state.countries.get(id) ?? 0) + 1);
+  };
+  // The key is written first: write() may put it in a new, larger `keys.bytes`.
+  const countUserText = (state: WindowState, user: string) => {
+    const length = keys.write(user);
+    countUser(state, keys.bytes, 0, length);
+  };
+  const countCountryText = (state: WindowState, country: string) => {
+    const length = keys.write(country);
+    countCountry(state, keys.bytes, 0, length, () => country);
+  };
+
   return {
     get windowCount() {
       return windows.size;
     },
     add(record) {
-      if (options.from !== undefined && record.windowStart < options.from) return;
-      if (options.to !== undefined && record.windowStart >= options.to) return;
-      let state = record.windowStart === lastStart ? last : windows.get(record.windowStart);
-      if (!state) {
-        state = { end: record.windowEnd, users: new Set(), countries: new Map() };
-        windows.set(record.windowStart, state);
+      const state = windowOf(record.windowStart, record.windowEnd);
+      if (!state) return;
+      if (record.user !== null) countUserText(state, record.user);
+      if (record.country !== null) countCountryText(state, record.country);
+    },
+    addFields(value, fields) {
+      const state = windowOf(fields.windowStart, fields.windowEnd);
+      if (!state) return;
+      const { userFrom, userTo, countryFrom, countryTo } = fields;
+      if (userFrom >= 0) {
+        if (fields.userAscii) countUser(state, value, userFrom, userTo);
+        else countUserText(state, utf8(value, userFrom, userTo));
       }
-      lastStart = record.windowStart;
-      last = state;
-      if (record.user !== null && record.user !== options.placeholder) state.users.add(record.user);
-      if (record.country !== null) state.countries.set(record.country, (state.countries.get(record.country) ?? 0) + 1);
+      if (countryFrom >= 0) {
+        if (fields.countryAscii) countCountry(state, value, countryFrom, countryTo, () => latin1(value, countryFrom, countryTo));
+        else countCountryText(state, utf8(value, countryFrom, countryTo));
+      }
     },
     measures() {
       return [...windows.entries()]
         .sort(([a], [b]) => a - b)
-        .map(([start, state]) => measureOf(start, state.end, state.users.size, state.countries));
+        .map(([start, state]) => measureOf(start, state.end, state.users, new Map([...state.countries].map(([id, count]) => [countryNames[id]!, count]))));
     },
   };
 }
+
+function sameBytes(bytes: Uint8Array, from: number, expected: Uint8Array): boolean {
+  for (let i = 0; i < expected.length; i++) if (bytes[from + i] !== expected[i]) return false;
+  return true;
+}
+
+const utf8 = (bytes: Uint8Array, from: number, to: number) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8", from, to);
+const latin1 = (bytes: Uint8Array, from: number, to: number) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1", from, to);
 
 export function measureOf(windowStart: number, windowEnd: number, uniqueUsers: number, countries: ReadonlyMap<string, number>): WindowMeasure {
   let most: [string, number] | undefined;

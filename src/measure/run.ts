@@ -14,7 +14,7 @@ import { writeFileDurably } from "../storage/durable.ts";
 import { log } from "../ui/log.ts";
 import { createAggregator, measureOf, parseStagingValue, type StagingRecord, type WindowMeasure } from "./aggregate.ts";
 import { formatCsv, measuresFromCsv } from "./csv.ts";
-import { createWindowCache, readStagingValue } from "./staging-value.ts";
+import { createStagingFields, createWindowCache, readStagingFields, readStagingValue } from "./staging-value.ts";
 
 export interface MeasureOptions {
   readonly stagingTopic: string;
@@ -55,8 +55,15 @@ export async function runMeasures(kafka: Kafka, ledger: Ledger | undefined, opti
   let read: number;
   if (!options.sinceLast) {
     const aggregator = createAggregator({ placeholder: options.placeholder, from: options.from, to: options.to });
+    // stream-clean's values are counted from their bytes; any other value through decode.
+    const fields = createStagingFields();
     const result = await readTopicSnapshot(kafka, options.stagingTopic, (_partition, messages) => {
       for (const message of messages) {
+        const value = message.value;
+        if (value && readStagingFields(value, windowCache, fields)) {
+          aggregator.addFields(value, fields);
+          continue;
+        }
         const record = decode(message);
         if (record) aggregator.add(record);
       }

@@ -6,7 +6,7 @@
  * spacing or key order, a value another producer wrote) goes to the JSON.parse reader, so every
  * value gives the record, or the rejection, it gave before. Pure.
  */
-import type { StagingRecord } from "./aggregate.ts";
+import type { StagingFields, StagingRecord } from "./aggregate.ts";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -31,36 +31,54 @@ export function createWindowCache(): WindowCache {
   return { bytes: Buffer.alloc(2 * ISO_LENGTH), start: Number.NaN, end: Number.NaN };
 }
 
+export function createStagingFields(): StagingFields {
+  return { windowStart: 0, windowEnd: 0, countryFrom: -1, countryTo: -1, countryAscii: true, userFrom: -1, userTo: -1, userAscii: true };
+}
+
 /**
  * The record of one staging value, or undefined for a value that is not kstream's staging JSON:
  * the layout above read in place, everything else through `slow` (JSON.parse).
  */
 export function readStagingValue(value: Buffer, cache: WindowCache, slow: (text: string) => StagingRecord | undefined): StagingRecord | undefined {
-  return readFixedLayout(value, cache) ?? slow(value.toString("utf8"));
+  const fields = createStagingFields();
+  if (!readStagingFields(value, cache, fields)) return slow(value.toString("utf8"));
+  const text = (from: number, to: number) => (from < 0 ? null : value.toString("utf8", from, to));
+  return { windowStart: fields.windowStart, windowEnd: fields.windowEnd, country: text(fields.countryFrom, fields.countryTo), user: text(fields.userFrom, fields.userTo) };
 }
 
-/** The fast path: the record, or undefined when the value is not in the fixed layout (not a verdict). */
-function readFixedLayout(value: Buffer, cache: WindowCache): StagingRecord | undefined {
+/**
+ * The fast path: true with `fields` filled in when the value is in the fixed layout, false when
+ * it is not (not a verdict: `slow` decides). Makes no string unless the window is new.
+ */
+export function readStagingFields(value: Buffer, cache: WindowCache, fields: StagingFields): boolean {
   let at = START.length;
-  if (!startsWith(value, 0, START)) return undefined;
+  if (!startsWith(value, 0, START)) return false;
   const startAt = at;
   at += ISO_LENGTH;
-  if (!startsWith(value, at, END)) return undefined;
+  if (!startsWith(value, at, END)) return false;
   const endAt = at + END.length;
   at = endAt + ISO_LENGTH;
-  if (!startsWith(value, at, COUNTRY)) return undefined;
-  if (!windowTimes(value, startAt, endAt, cache)) return undefined;
+  if (!startsWith(value, at, COUNTRY)) return false;
+  if (!windowTimes(value, startAt, endAt, cache)) return false;
   at += COUNTRY.length;
   const countryEnd = nullOrPlainString(value, at);
-  if (countryEnd < 0) return undefined;
-  const country = value[at] === QUOTE ? value.toString("utf8", at + 1, countryEnd - 1) : null;
+  if (countryEnd < 0) return false;
+  const countryNull = value[at] !== QUOTE;
+  fields.countryFrom = countryNull ? -1 : at + 1;
+  fields.countryTo = countryNull ? -1 : countryEnd - 1;
+  fields.countryAscii = plainAscii;
   at = countryEnd;
-  if (!startsWith(value, at, USERS)) return undefined;
+  if (!startsWith(value, at, USERS)) return false;
   at += USERS.length;
   const usersEnd = nullOrPlainString(value, at);
-  if (usersEnd < 0 || usersEnd !== value.length - 1 || value[usersEnd] !== 0x7d) return undefined;
-  const user = value[at] === QUOTE ? value.toString("utf8", at + 1, usersEnd - 1) : null;
-  return { windowStart: cache.start, windowEnd: cache.end, country, user };
+  if (usersEnd < 0 || usersEnd !== value.length - 1 || value[usersEnd] !== 0x7d) return false;
+  const userNull = value[at] !== QUOTE;
+  fields.userFrom = userNull ? -1 : at + 1;
+  fields.userTo = userNull ? -1 : usersEnd - 1;
+  fields.userAscii = plainAscii;
+  fields.windowStart = cache.start;
+  fields.windowEnd = cache.end;
+  return true;
 }
 
 /**
@@ -88,15 +106,20 @@ function windowTimes(value: Buffer, startAt: number, endAt: number, cache: Windo
  * the string's UTF-8 is decoded as it is, as JSON.parse of the decoded text would keep it.
  */
 function nullOrPlainString(value: Buffer, at: number): number {
+  plainAscii = true;
   if (startsWith(value, at, NULL)) return at + NULL.length;
   if (value[at] !== QUOTE) return -1;
   for (let i = at + 1; i < value.length; i++) {
     const byte = value[i]!;
     if (byte === QUOTE) return i + 1;
     if (byte === BACKSLASH || byte < 0x20) return -1;
+    if (byte >= 0x80) plainAscii = false;
   }
   return -1;
 }
+
+/** Whether the last string nullOrPlainString read was all ASCII (a second result, without an object per call). */
+let plainAscii = true;
 
 /** A loop rather than Buffer.compare: for 24 bytes the native call costs more than the comparing. */
 function sameBytes(value: Buffer, at: number, known: Buffer, from: number, length: number): boolean {

@@ -1,6 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { compareCodePoints, createAggregator, parseStagingValue } from "../../../src/measure/aggregate.ts";
+import fc from "fast-check";
+import { stagingMessage } from "../../../src/clean/staging.ts";
+import type { CleanRow } from "../../../src/clean/types.ts";
+import { compareCodePoints, createAggregator, measureOf, parseStagingValue, type StagingRecord } from "../../../src/measure/aggregate.ts";
 import { formatCsv, measuresFromCsv, parseCsv } from "../../../src/measure/csv.ts";
+import { createStagingFields, createWindowCache, readStagingFields } from "../../../src/measure/staging-value.ts";
 
 const W = 300_000;
 const rec = (start: number, country: string | null, user: string | null) => ({ windowStart: start, windowEnd: start + W, country, user });
@@ -72,5 +76,57 @@ describe("CSV", () => {
     expect(text).toContain(",Plain,1,Plain,1,1\n");
     expect(parseCsv(text)[3]![2]).toBe("Line\nBreak");
     expect(measuresFromCsv(text)).toEqual(agg.measures());
+  });
+});
+
+/** The measures as the string-keyed Sets and Maps of before the byte tables: the model. */
+function modelMeasures(records: StagingRecord[], placeholder: string) {
+  const windows = new Map<number, { end: number; users: Set<string>; countries: Map<string, number> }>();
+  for (const r of records) {
+    let state = windows.get(r.windowStart);
+    if (!state) windows.set(r.windowStart, (state = { end: r.windowEnd, users: new Set(), countries: new Map() }));
+    if (r.user !== null && r.user !== placeholder) state.users.add(r.user);
+    if (r.country !== null) state.countries.set(r.country, (state.countries.get(r.country) ?? 0) + 1);
+  }
+  return [...windows].sort(([a], [b]) => a - b).map(([start, s]) => measureOf(start, s.end, s.users.size, s.countries));
+}
+
+describe("counting from bytes", () => {
+  const row = (timestamp: number, country: string | null, email: string): CleanRow => ({
+    id: 1, first_name: "a", last_name: null, email, gender: null, ip_addr: "1.2.3.4", date: null, country, timestamp, source_partition: 0, source_offset: "0",
+  });
+  const text = fc.constantFrom("France", "Peru", "Côte d'Ivoire", "日本", "🎉", "NULL", "", 'a"b', "\ud800", "\ufffd", "e\u0301", "é", "a@b.c", "A@b.c");
+  const value = fc
+    .tuple(fc.integer({ min: 0, max: 4 }), fc.option(text, { nil: null }), text, fc.constantFrom("as written", "invalid utf-8", "spaced"))
+    .map(([window, country, user, how]) => {
+      const written = stagingMessage(row(window * 60_000 + 5, country, user), 60_000).value;
+      if (how === "spaced") return Buffer.from(written.replace(',"users":', ', "users":'));
+      const bytes = Buffer.from(written);
+      // Invalid UTF-8 in the user's text: decodes to U+FFFD, as a real U+FFFD does.
+      if (how === "invalid utf-8" && user !== "") bytes[bytes.length - 3] = 0xff;
+      return bytes;
+    });
+
+  test("the same measures as string sets, whether each value is read in place or through JSON.parse", () => {
+    fc.assert(
+      fc.property(fc.array(value, { maxLength: 60 }), fc.constantFrom("NULL", "\ufffd", "é"), (values, placeholder) => {
+        // A damaged escape makes a value malformed: batch-measure skips it, and so does this.
+        const records = values.map((v) => parseStagingValue(v.toString("utf8")));
+        const inPlace = createAggregator({ placeholder });
+        const parsed = createAggregator({ placeholder });
+        const cache = createWindowCache();
+        const fields = createStagingFields();
+        for (const [i, v] of values.entries()) {
+          const record = records[i];
+          if (readStagingFields(v, cache, fields)) inPlace.addFields(v, fields);
+          else if (record) inPlace.add(record);
+          if (record) parsed.add(record);
+        }
+        const expected = modelMeasures(records.filter((r) => r !== undefined), placeholder);
+        expect(inPlace.measures()).toEqual(expected);
+        expect(parsed.measures()).toEqual(expected);
+      }),
+      { seed: 43, numRuns: 1500 },
+    );
   });
 });
