@@ -135,7 +135,7 @@ export const CleanSchema = v.strictObject({
   // A cycle is one Kafka transaction, which the broker aborts after transaction.max.timeout.ms (15 min by default).
   heap_target_mb: count(
     "memory the JavaScript heap's garbage collector aims to stay within, in MB (it sizes itself to the machine's RAM otherwise)",
-    256,
+    224,
     64,
   ),
   workers: v.optional(
