@@ -8,7 +8,7 @@
  */
 import type { Message } from "kafkajs";
 import { InputSyntaxError } from "../errors.ts";
-import { type OpenedInput, openInput, readElements } from "../input/index.ts";
+import { type OpenedInput, openInput, readElementBatches } from "../input/index.ts";
 import type { Rejection } from "../ledger/ledger.ts";
 import { log } from "../ui/log.ts";
 import { createProgress, type Progress } from "../ui/progress.ts";
@@ -113,32 +113,34 @@ async function publish({ input, options, sink, batch, tally, progress, startedAt
     if (tally.rejected <= LOGGED_REJECTIONS) log.warn(`${input.name}:${rejection.line}: rejected: ${rejection.reason}`);
     sink.reject(rejection);
   };
-  for await (const item of readElements(input.stream, input.name)) {
-    // SIGINT/SIGTERM: stop reading; the caller sends what is batched and waits for the request in flight.
-    if (shutdownSignal.aborted) return "interrupted";
-    if (item.kind === "rejected") {
-      reject({ line: item.line, reason: item.reason });
-      continue;
+  for await (const items of readElementBatches(input.stream, input.name)) {
+    for (const item of items) {
+      // SIGINT/SIGTERM: stop reading; the caller sends what is batched and waits for the request in flight.
+      if (shutdownSignal.aborted) return "interrupted";
+      if (item.kind === "rejected") {
+        reject({ line: item.line, reason: item.reason });
+        continue;
+      }
+      if (options.limit !== undefined && tally.accepted >= options.limit) return "completed";
+      // A record the broker refuses would fail the whole request (and with it a run that has a good
+      // prefix), and a 100 MB one is cut off by the broker's socket limit and retried until
+      // kafka.retry_limit. Refused here instead, like a bad NDJSON line: counted, with its line.
+      const size = oversize(item.value, item.key, sink.maxMessageBytes);
+      if (size !== undefined) {
+        reject({ line: item.line, reason: `the element is ${size} bytes, larger than the topic accepts (max.message.bytes ${sink.maxMessageBytes})` });
+        continue;
+      }
+      tally.accepted++;
+      tally.bytes += item.bytes;
+      if (batch.wouldOverflow(item.bytes)) await sink.send(batch.take());
+      const message: Message = { key: item.key ?? null, value: item.value };
+      batch.add(message, item.bytes);
+      // Only the request in flight counts as sent here, not what was acknowledged: under --rate a
+      // request grows towards batch_size as the run goes on, and the sink holds it until its last
+      // message is due, so the pace holds with few requests.
+      if (batch.isDue(dueCount(sink.inFlight, performance.now() - startedAt, options.rate, options.batchSize))) await sink.send(batch.take());
+      progress.update({ records: tally.accepted, bytes: tally.bytes, extra: tally.rejected ? { rejected: tally.rejected } : undefined });
     }
-    if (options.limit !== undefined && tally.accepted >= options.limit) return "completed";
-    // A record the broker refuses would fail the whole request (and with it a run that has a good
-    // prefix), and a 100 MB one is cut off by the broker's socket limit and retried until
-    // kafka.retry_limit. Refused here instead, like a bad NDJSON line: counted, with its line.
-    const size = oversize(item.value, item.key, sink.maxMessageBytes);
-    if (size !== undefined) {
-      reject({ line: item.line, reason: `the element is ${size} bytes, larger than the topic accepts (max.message.bytes ${sink.maxMessageBytes})` });
-      continue;
-    }
-    tally.accepted++;
-    tally.bytes += item.bytes;
-    if (batch.wouldOverflow(item.bytes)) await sink.send(batch.take());
-    const message: Message = { key: item.key ?? null, value: item.value };
-    batch.add(message, item.bytes);
-    // Only the request in flight counts as sent here, not what was acknowledged: under --rate a
-    // request grows towards batch_size as the run goes on, and the sink holds it until its last
-    // message is due, so the pace holds with few requests.
-    if (batch.isDue(dueCount(sink.inFlight, performance.now() - startedAt, options.rate, options.batchSize))) await sink.send(batch.take());
-    progress.update({ records: tally.accepted, bytes: tally.bytes, extra: tally.rejected ? { rejected: tally.rejected } : undefined });
   }
   return "completed";
 }

@@ -271,6 +271,24 @@ describe("chunk boundaries do not matter", () => {
     }
     expect(jsons(await collect(bytes, reusing()))).toEqual(['{"id":1,"name":"first"}', '{"id":2,"name":"second"}', '{"id":3}']);
   });
+
+  test("elements kept while later ones are read still hold their own bytes, small ones sharing a buffer and large ones not", async () => {
+    // Enough elements to fill several of the buffers small elements are copied into, plus large ones between them.
+    const texts = Array.from({ length: 6000 }, (_, i) => (i % 1000 === 7 ? JSON.stringify({ id: i, blob: "b".repeat(40_000 + i) }) : JSON.stringify({ id: i, name: `n${i}`.repeat(1 + (i % 9)) })));
+    for (const format of ["ndjson", "array"] as const) {
+      const input = format === "ndjson" ? texts.join("\n") : `[${texts.join(",\n")}]`;
+      const kept: Buffer[] = [];
+      const keys: (Buffer | undefined)[] = [];
+      for await (const item of readElements(inChunks(encoder.encode(input), 4096), "in.json")) {
+        if (item.kind !== "element") continue;
+        kept.push(item.value);
+        keys.push(item.key);
+      }
+      expect(kept.map((value) => value.toString())).toEqual(texts);
+      expect(keys.map((key) => key?.toString())).toEqual(texts.map((_, i) => String(i)));
+      expect(new Set(kept.filter((v) => v.length < 100).map((v) => v.buffer)).size).toBeLessThan(10);
+    }
+  });
 });
 
 describe("size", () => {
