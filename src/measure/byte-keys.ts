@@ -10,6 +10,11 @@
  * length and bytes after their hash, so two keys share an id only when equal.
  */
 
+import { KstreamError } from "../errors.ts";
+
+/** Key bytes one table holds at most: the arena's offsets are 32-bit. */
+export const MAX_KEY_BYTES = 2 ** 32 - 1;
+
 const INITIAL_SLOTS = 1 << 12;
 const INITIAL_ARENA = 1 << 16;
 const FNV_OFFSET = 0x811c9dc5;
@@ -26,6 +31,12 @@ export class ByteKeyTable {
   #arena = new Uint8Array(INITIAL_ARENA);
   #arenaUsed = 0;
   #size = 0;
+  readonly #maxBytes: number;
+
+  /** `maxBytes`: the key bytes it may hold (the tests' small limits; at most MAX_KEY_BYTES). */
+  constructor(maxBytes = MAX_KEY_BYTES) {
+    this.#maxBytes = Math.min(maxBytes, MAX_KEY_BYTES);
+  }
 
   /** Keys added so far; the next new key gets this id. */
   get size(): number {
@@ -95,8 +106,12 @@ export class ByteKeyTable {
   }
 
   #growArena(needed: number): void {
+    if (this.#arenaUsed + needed > this.#maxBytes) {
+      throw new KstreamError(`more distinct keys than one table holds: their bytes pass ${this.#maxBytes}`, { context: { keys: this.#size, bytes: this.#arenaUsed + needed } });
+    }
     let length = this.#arena.length * 2;
     while (length < this.#arenaUsed + needed) length *= 2;
+    length = Math.min(length, this.#maxBytes);
     const next = new Uint8Array(length);
     next.set(this.#arena.subarray(0, this.#arenaUsed));
     this.#arena = next;

@@ -37,4 +37,14 @@ describe("byte-key table", () => {
     expect(table.add(1, text(0), 0, text(0).length)).toBe(200_000);
     expect(table.size).toBe(200_001);
   });
+
+  test("refuses a key past its byte limit with an error, and keeps the keys it holds", () => {
+    const limit = 100_000;
+    const table = new ByteKeyTable(limit);
+    const key = (i: number) => Buffer.from(`${i}`.padStart(1000, "x"));
+    for (let i = 0; i < 100; i++) table.add(0, key(i), 0, 1000);
+    expect(() => table.add(0, key(100), 0, 1000)).toThrow(/their bytes pass 100000/);
+    expect(table.size).toBe(100);
+    expect(table.add(0, key(42), 0, 1000)).toBe(42);
+  });
 });
