@@ -3,7 +3,7 @@
  * compact (rewriting small files as one): the schema in SPEC order, the page codecs, the encoder,
  * and the decompressors a reader needs for each codec kstream writes. Pure: bytes in, bytes out.
  */
-import { parquetWriteBuffer } from "hyparquet-writer";
+import { ByteWriter, ParquetWriter } from "hyparquet-writer";
 import { installFastByteWriter } from "./byte-writer-patch.ts";
 import { lz4CompressBlock, lz4DecompressBlock } from "../compression/lz4.ts";
 import { snappyCompressPage } from "../compression/snappy-pages.ts";
@@ -88,19 +88,54 @@ export const SCHEMA = [
  */
 const WITHOUT_STATISTICS: ReadonlySet<string> = new Set(["id", "first_name", "last_name", "email", "ip_addr", "source_offset"]);
 
-export function encodeParquet(columns: ParquetColumns, compression: ParquetCompression): Uint8Array {
+/** Rows per row group of encodeParquet (compact's merged files; a cycle's groups are smaller: partition-sink.ts). */
+export const MAX_ROW_GROUP_ROWS = 100_000;
+
+/**
+ * One Parquet file written a row group at a time: each writeGroup encodes its rows as row groups
+ * at once (so a cycle's rows need not wait in memory for its end), finish writes the footer.
+ */
+export interface ParquetFileEncoder {
+  /** Rows written so far. */
+  readonly rows: number;
+  writeGroup(columns: ParquetColumns): void;
+  /** The whole file; the encoder takes nothing more. */
+  finish(): Uint8Array;
+}
+
+export function createParquetEncoder(compression: ParquetCompression): ParquetFileEncoder {
   installFastByteWriter();
-  // Column order is SCHEMA's, not the object's.
-  const columnData = SCHEMA.slice(1).map(({ name }) => ({ name, data: columns[name as keyof ParquetColumns], statistics: !WITHOUT_STATISTICS.has(name) }));
-  const buffer = parquetWriteBuffer({
-    columnData,
+  const writer = new ByteWriter();
+  const parquet = new ParquetWriter({
+    writer,
     schema: SCHEMA as never,
     codec: CODEC_NAMES[compression.codec],
     compressors: compressorsFor(compression),
-    rowGroupSize: 100_000,
     createdBy: "kstream",
   });
-  return new Uint8Array(buffer);
+  let rows = 0;
+  return {
+    get rows() {
+      return rows;
+    },
+    writeGroup(columns) {
+      // Column order is SCHEMA's, not the object's.
+      const columnData = SCHEMA.slice(1).map(({ name }) => ({ name, data: columns[name as keyof ParquetColumns], statistics: !WITHOUT_STATISTICS.has(name) }));
+      parquet.write({ columnData, rowGroupSize: MAX_ROW_GROUP_ROWS });
+      rows += columns.id.length;
+    },
+    finish() {
+      parquet.finish();
+      return new Uint8Array(writer.getBuffer());
+    },
+  };
+}
+
+/** A whole file of `columns` (row groups of MAX_ROW_GROUP_ROWS). */
+export function encodeParquet(columns: ParquetColumns, compression: ParquetCompression): Uint8Array {
+  const encoder = createParquetEncoder(compression);
+  encoder.writeGroup(columns);
+  return encoder.finish();
 }
 
 /** The column names in SCHEMA order. */

@@ -50,7 +50,7 @@ function handle(request: WorkerRequest): void {
     case "open":
       sinks.set(request.sink, {
         spec: request.spec,
-        rows: createDatedRows(request.spec.topic, request.spec.partition),
+        rows: createDatedRows(request.spec.topic, request.spec.partition, request.spec.compression),
         stage: createStager(request.spec.rules, request.spec.stagingPartitions),
         waiting: new Map(),
       });
@@ -73,7 +73,7 @@ function handle(request: WorkerRequest): void {
     case "encode": {
       crashPoint("clean-encode");
       const sink = sinkOf(request.sink);
-      const files = sink.rows.encode(sink.spec.compression);
+      const files = sink.rows.encode();
       reply({ type: "encoded", id: request.id, files }, files.map((file) => file.bytes.buffer as ArrayBuffer));
       return;
     }

@@ -10,7 +10,7 @@
 import type { CleanRow } from "../clean/types.ts";
 import { fileNameFor, ingestDateFolder } from "../storage/names.ts";
 import type { ParquetStore } from "../storage/store.ts";
-import { encodeParquet, type ParquetCompression } from "../storage/parquet-format.ts";
+import { createParquetEncoder, type ParquetCompression, type ParquetFileEncoder } from "../storage/parquet-format.ts";
 import type { WrittenFile } from "./parquet-writer.ts";
 import { createRowBuffer, type RowBuffer } from "./row-buffer.ts";
 import type { EncodedFile } from "./worker-protocol.ts";
@@ -32,51 +32,84 @@ export interface PartitionSinkOptions {
   readonly compression: ParquetCompression;
 }
 
-/** The open cycle's rows by ingest date. Pure: `encode` returns the files' bytes and empties it. */
+/**
+ * The open cycle's rows by ingest date. Pure: `encode` returns the files' bytes and empties it.
+ * Each date's rows are encoded a row group at a time, as soon as `groupRows` of them are in: a
+ * cycle's memory is its last group's rows plus the encoded bytes, not every row object, and a
+ * clean worker encodes while the main thread sends instead of all at the cycle's end, when the
+ * cycle is waiting to commit.
+ */
 export interface DatedRows {
   readonly rowCount: number;
   append(row: CleanRow): void;
-  encode(compression: ParquetCompression): EncodedFile[];
+  encode(): EncodedFile[];
   clear(): void;
 }
 
-export function createDatedRows(topic: string, partition: number): DatedRows {
-  let buffers = new Map<string, RowBuffer>();
+/** Rows per row group of a cycle's file: its last group is what is left at the end of the cycle. */
+export const CYCLE_ROW_GROUP_ROWS = 20_000;
+
+/** One date's file of the open cycle: the rows of its row group being filled, and the groups encoded before. */
+interface OpenFile {
+  buffer: RowBuffer;
+  encoder: ParquetFileEncoder | undefined;
+  rows: number;
+  minOffset: bigint;
+  maxOffset: bigint;
+}
+
+export function createDatedRows(topic: string, partition: number, compression: ParquetCompression, groupRows = CYCLE_ROW_GROUP_ROWS): DatedRows {
+  let files = new Map<string, OpenFile>();
   let rowCount = 0;
   let lastDay = Number.NaN;
   let lastFolder = "";
+  let lastFile: OpenFile | undefined;
+  const sealGroup = (file: OpenFile) => {
+    const { buffer } = file;
+    if (buffer.count === 0) return;
+    file.encoder ??= createParquetEncoder(compression);
+    file.encoder.writeGroup(buffer.columns());
+    if (file.minOffset < 0n || buffer.minOffset < file.minOffset) file.minOffset = buffer.minOffset;
+    if (buffer.maxOffset > file.maxOffset) file.maxOffset = buffer.maxOffset;
+    file.buffer = createRowBuffer();
+  };
+  const clear = () => {
+    files = new Map();
+    rowCount = 0;
+    lastFile = undefined;
+    lastDay = Number.NaN;
+  };
   return {
     get rowCount() {
       return rowCount;
     },
     append(row) {
       const day = Math.floor(row.timestamp / 86_400_000);
-      if (day !== lastDay) {
+      if (day !== lastDay || !lastFile) {
         lastDay = day;
         lastFolder = ingestDateFolder(row.timestamp);
+        lastFile = files.get(lastFolder);
+        if (!lastFile) {
+          lastFile = { buffer: createRowBuffer(), encoder: undefined, rows: 0, minOffset: -1n, maxOffset: -1n };
+          files.set(lastFolder, lastFile);
+        }
       }
-      let buffer = buffers.get(lastFolder);
-      if (!buffer) {
-        buffer = createRowBuffer();
-        buffers.set(lastFolder, buffer);
-      }
-      buffer.append(row);
+      lastFile.buffer.append(row);
+      lastFile.rows++;
       rowCount++;
+      if (lastFile.buffer.count >= groupRows) sealGroup(lastFile);
     },
-    encode(compression) {
-      const files: EncodedFile[] = [];
-      for (const [folder, buffer] of buffers) {
-        const key = `${folder}/${fileNameFor(topic, partition, buffer.minOffset, buffer.maxOffset)}`;
-        files.push({ key, rows: buffer.count, bytes: encodeParquet(buffer.columns(), compression) });
+    encode() {
+      const encoded: EncodedFile[] = [];
+      for (const [folder, file] of files) {
+        sealGroup(file);
+        const key = `${folder}/${fileNameFor(topic, partition, file.minOffset, file.maxOffset)}`;
+        encoded.push({ key, rows: file.rows, bytes: file.encoder!.finish() });
       }
-      buffers = new Map();
-      rowCount = 0;
-      return files;
+      clear();
+      return encoded;
     },
-    clear() {
-      buffers = new Map();
-      rowCount = 0;
-    },
+    clear,
   };
 }
 
@@ -107,7 +140,7 @@ export async function removeFiles(store: ParquetStore, paths: readonly string[],
 }
 
 export function createPartitionSink(options: PartitionSinkOptions): PartitionSink {
-  const rows = createDatedRows(options.topic, options.partition);
+  const rows = createDatedRows(options.topic, options.partition, options.compression);
   /** Key of each file written, by the `path` the cycle knows it by. */
   const keys = new Map<string, string>();
   return {
@@ -117,7 +150,7 @@ export function createPartitionSink(options: PartitionSinkOptions): PartitionSin
     append: (row) => rows.append(row),
     async flush() {
       // A failed flush ends the cycle (broken or failed), so the rows need not outlive the encoding.
-      return putFiles(options.store, rows.encode(options.compression), keys);
+      return putFiles(options.store, rows.encode(), keys);
     },
     discard: () => rows.clear(),
     remove: (paths) => removeFiles(options.store, paths, keys),

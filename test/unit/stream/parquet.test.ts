@@ -7,7 +7,8 @@ import type { CleanRow } from "../../../src/clean/types.ts";
 import { IoError } from "../../../src/errors.ts";
 import { compactedFileNameFor, compactionManifestNameFor, fileNameFor, ingestDateFolder, isTemporaryName, mergedNameOfManifest, parseFileName } from "../../../src/storage/names.ts";
 import { writeParquetAtomically } from "../../../src/stream/parquet-writer.ts";
-import { createPartitionSink } from "../../../src/stream/partition-sink.ts";
+import { createDatedRows, createPartitionSink } from "../../../src/stream/partition-sink.ts";
+import { encodeParquet } from "../../../src/storage/parquet-format.ts";
 import { listParquetFiles } from "../../../src/storage/listing.ts";
 import { createLocalStore } from "../../../src/storage/local-store.ts";
 import { RecoveryError, recoverPartition } from "../../../src/stream/recovery.ts";
@@ -136,6 +137,47 @@ describe("writing Parquet", () => {
     ]);
     expect(sink.rowCount).toBe(0);
     expect(await sink.flush()).toEqual([]);
+  });
+});
+
+describe("a cycle's rows by ingest date, a row group at a time", () => {
+  test("a file of more rows than a group holds has several row groups, and DuckDB reads the same rows in order", async () => {
+    const dir = join(root, "groups");
+    mkdirSync(dir, { recursive: true });
+    const dated = createDatedRows("t", 2, { codec: "snappy" }, 7);
+    const day1 = Date.UTC(2026, 0, 1, 12);
+    const day2 = Date.UTC(2026, 0, 2, 12);
+    // 30 rows of day 1 (four groups of 7, then 2) between 5 of day 2, offsets 100-134.
+    for (let i = 0n; i < 35n; i++) dated.append(row(100n + i, { timestamp: i % 7n === 3n ? day2 : day1, email: `u${i}@x` }));
+    expect(dated.rowCount).toBe(35);
+    const files = dated.encode();
+    expect(dated.rowCount).toBe(0);
+    expect(files.map((f) => [f.key, f.rows])).toEqual([
+      [`ingest_date=2026-01-01/${fileNameFor("t", 2, 100n, 134n)}`, 30],
+      [`ingest_date=2026-01-02/${fileNameFor("t", 2, 103n, 131n)}`, 5],
+    ]);
+    const path = join(dir, "day1.parquet");
+    writeFileSync(path, files[0]!.bytes);
+    const connection = await (await DuckDBInstance.create()).connect();
+    const groups = await connection.runAndReadAll(`SELECT row_group_id, row_group_num_rows FROM parquet_metadata('${path}') WHERE path_in_schema = 'email' ORDER BY row_group_id`);
+    expect(groups.getRows().map((r) => Number(r[1]))).toEqual([7, 7, 7, 7, 2]);
+    const emails = await connection.runAndReadAll(`SELECT email, source_offset FROM read_parquet('${path}')`);
+    const expected = Array.from({ length: 35 }, (_, i) => i).filter((i) => i % 7 !== 3);
+    expect(emails.getRows().map((r) => [String(r[0]), Number(r[1])])).toEqual(expected.map((i) => [`u${i}@x`, 100 + i]));
+  });
+
+  test("a file of one group is byte for byte what encodeParquet writes of its rows, and cleared rows are gone", () => {
+    const dated = createDatedRows("t", 0, { codec: "zstd" }, 100);
+    const buffer = createRowBuffer();
+    for (let i = 0n; i < 40n; i++) {
+      dated.append(row(i));
+      buffer.append(row(i));
+    }
+    expect(Buffer.from(dated.encode()[0]!.bytes).equals(Buffer.from(encodeParquet(buffer.columns(), { codec: "zstd" })))).toBe(true);
+    for (let i = 0n; i < 250n; i++) dated.append(row(i));
+    dated.clear();
+    dated.append(row(7n));
+    expect(dated.encode().map((f) => f.rows)).toEqual([1]);
   });
 });
 
