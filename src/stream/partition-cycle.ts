@@ -68,6 +68,8 @@ export class PartitionCycle {
   readonly #now: () => number;
   readonly #crashPoint: (point: CrashPoint) => void;
   readonly #events: CycleEvents;
+  /** The partition as the staging headers carry it (one string, not one per record). */
+  readonly #partitionText: string;
   #state: CycleState = "idle";
   /** When the cycle entered its state (the `now` clock). */
   #stateSince: number;
@@ -90,6 +92,7 @@ export class PartitionCycle {
   constructor(options: PartitionCycleOptions) {
     this.#options = options;
     this.partition = options.partition;
+    this.#partitionText = String(options.partition);
     this.#now = options.now ?? Date.now;
     this.#crashPoint = options.crashPoint ?? crashPoint;
     this.#events = options.events ?? IGNORED_EVENTS;
@@ -286,7 +289,7 @@ export class PartitionCycle {
     const dispatch = (send: TopicMessages[]) => this.#dispatch(send);
     if (outcome.kind === "row") {
       this.#staged++;
-      const headers = { "kstream-source-partition": String(partition), "kstream-source-offset": message.offset };
+      const headers = { "kstream-source-partition": this.#partitionText, "kstream-source-offset": message.offset };
       outbox.add("staging", { key: outcome.key, value: outcome.value, partition: outcome.partition, headers }, outcome.size + 64, dispatch);
       if (firstRead) counters.cleaned++;
     } else {
