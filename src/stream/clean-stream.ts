@@ -329,12 +329,16 @@ function createConsumer(kafka: Kafka, settings: StreamSettings, restarts: { allo
 }
 
 /** Connects the admin, checks the input topic, creates the output topics and reads their partition counts. */
-async function prepareTopics(admin: Admin, settings: StreamSettings): Promise<OutputPartitions> {
+export async function prepareTopics(admin: Admin, settings: Pick<StreamSettings, "inputTopic" | "stagingTopic" | "deadLetterTopic" | "topicLayout" | "retryLimitMs">): Promise<OutputPartitions> {
   const topic = settings.inputTopic;
   await connectAdmin(admin, topic);
   try {
-    await ensureTopics(admin, [settings.stagingTopic, settings.deadLetterTopic], settings.topicLayout, { input: topic, deadLetter: settings.deadLetterTopic });
-    return { staging: await partitionCount(admin, settings.stagingTopic), deadLetter: await partitionCount(admin, settings.deadLetterTopic) };
+    // A broker that just started may answer "does not host this topic-partition" for a while (its
+    // logs still loading): retriable, like produce's preparation, for up to kafka.retry_limit.
+    return await retryWhileRetriable(async () => {
+      await ensureTopics(admin, [settings.stagingTopic, settings.deadLetterTopic], settings.topicLayout, { input: topic, deadLetter: settings.deadLetterTopic });
+      return { staging: await partitionCount(admin, settings.stagingTopic), deadLetter: await partitionCount(admin, settings.deadLetterTopic) };
+    }, settings.retryLimitMs);
   } catch (error) {
     await admin.disconnect();
     throw error;
