@@ -5,7 +5,7 @@
  * (window, user) pairs and (window, country) pairs, never with the message count; users and
  * countries are kept as bytes (byte-keys.ts), not strings.
  */
-import { ByteKeyTable } from "./byte-keys.ts";
+import { ByteKeyTable, sameBytes } from "./byte-keys.ts";
 
 export interface StagingRecord {
   readonly windowStart: number;
@@ -52,7 +52,7 @@ interface WindowState {
 export interface MeasureAggregator {
   add(record: StagingRecord): void;
   /** What add(the record of `value`) does, read from where `fields` says its fields lie. */
-  addFields(value: Uint8Array, fields: StagingFields): void;
+  addFields(value: Buffer, fields: StagingFields): void;
   /** Windows seen so far, sorted by start. */
   measures(): WindowMeasure[];
   readonly windowCount: number;
@@ -112,15 +112,16 @@ export function createAggregator(options: { placeholder: string; from?: number |
     return state;
   };
   const countUser = (state: WindowState, bytes: Uint8Array, from: number, to: number) => {
-    if (to - from === placeholder.length && sameBytes(bytes, from, placeholder)) return;
+    if (to - from === placeholder.length && sameBytes(bytes, from, placeholder, 0, placeholder.length)) return;
     const before = users.size;
     users.add(state.id, bytes, from, to);
     if (users.size > before) state.users++;
   };
-  const countCountry = (state: WindowState, bytes: Uint8Array, from: number, to: number, name: () => string) => {
+  /** Counts the country for the window; its id, which is countryNames.length when the country is new (then the caller names it). */
+  const countCountry = (state: WindowState, bytes: Uint8Array, from: number, to: number): number => {
     const id = countries.add(0, bytes, from, to);
-    if (id === countryNames.length) countryNames.push(name());
     state.countries.set(id, (state.countries.get(id) ?? 0) + 1);
+    return id;
   };
   // The key is written first: write() may put it in a new, larger `keys.bytes`.
   const countUserText = (state: WindowState, user: string) => {
@@ -129,7 +130,7 @@ export function createAggregator(options: { placeholder: string; from?: number |
   };
   const countCountryText = (state: WindowState, country: string) => {
     const length = keys.write(country);
-    countCountry(state, keys.bytes, 0, length, () => country);
+    if (countCountry(state, keys.bytes, 0, length) === countryNames.length) countryNames.push(country);
   };
 
   return {
@@ -148,11 +149,11 @@ export function createAggregator(options: { placeholder: string; from?: number |
       const { userFrom, userTo, countryFrom, countryTo } = fields;
       if (userFrom >= 0) {
         if (fields.userAscii) countUser(state, value, userFrom, userTo);
-        else countUserText(state, utf8(value, userFrom, userTo));
+        else countUserText(state, value.toString("utf8", userFrom, userTo));
       }
       if (countryFrom >= 0) {
-        if (fields.countryAscii) countCountry(state, value, countryFrom, countryTo, () => latin1(value, countryFrom, countryTo));
-        else countCountryText(state, utf8(value, countryFrom, countryTo));
+        if (!fields.countryAscii) countCountryText(state, value.toString("utf8", countryFrom, countryTo));
+        else if (countCountry(state, value, countryFrom, countryTo) === countryNames.length) countryNames.push(value.toString("latin1", countryFrom, countryTo));
       }
     },
     measures() {
@@ -162,14 +163,6 @@ export function createAggregator(options: { placeholder: string; from?: number |
     },
   };
 }
-
-function sameBytes(bytes: Uint8Array, from: number, expected: Uint8Array): boolean {
-  for (let i = 0; i < expected.length; i++) if (bytes[from + i] !== expected[i]) return false;
-  return true;
-}
-
-const utf8 = (bytes: Uint8Array, from: number, to: number) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8", from, to);
-const latin1 = (bytes: Uint8Array, from: number, to: number) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1", from, to);
 
 export function measureOf(windowStart: number, windowEnd: number, uniqueUsers: number, countries: ReadonlyMap<string, number>): WindowMeasure {
   let most: [string, number] | undefined;

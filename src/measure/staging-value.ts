@@ -7,6 +7,7 @@
  * value gives the record, or the rejection, it gave before. Pure.
  */
 import type { StagingFields, StagingRecord } from "./aggregate.ts";
+import { sameBytes } from "./byte-keys.ts";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -35,12 +36,15 @@ export function createStagingFields(): StagingFields {
   return { windowStart: 0, windowEnd: 0, countryFrom: -1, countryTo: -1, countryAscii: true, userFrom: -1, userTo: -1, userAscii: true };
 }
 
+/** readStagingValue's fields: read and turned into the record before it returns. */
+const scratchFields = createStagingFields();
+
 /**
  * The record of one staging value, or undefined for a value that is not kstream's staging JSON:
  * the layout above read in place, everything else through `slow` (JSON.parse).
  */
 export function readStagingValue(value: Buffer, cache: WindowCache, slow: (text: string) => StagingRecord | undefined): StagingRecord | undefined {
-  const fields = createStagingFields();
+  const fields = scratchFields;
   if (!readStagingFields(value, cache, fields)) return slow(value.toString("utf8"));
   const text = (from: number, to: number) => (from < 0 ? null : value.toString("utf8", from, to));
   return { windowStart: fields.windowStart, windowEnd: fields.windowEnd, country: text(fields.countryFrom, fields.countryTo), user: text(fields.userFrom, fields.userTo) };
@@ -121,12 +125,6 @@ function nullOrPlainString(value: Buffer, at: number): number {
 /** Whether the last string nullOrPlainString read was all ASCII (a second result, without an object per call). */
 let plainAscii = true;
 
-/** A loop rather than Buffer.compare: for 24 bytes the native call costs more than the comparing. */
-function sameBytes(value: Buffer, at: number, known: Buffer, from: number, length: number): boolean {
-  for (let i = 0; i < length; i++) if (value[at + i] !== known[from + i]) return false;
-  return true;
-}
-
 function printableAscii(value: Buffer, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {
     const byte = value[i]!;
@@ -136,7 +134,5 @@ function printableAscii(value: Buffer, from: number, to: number): boolean {
 }
 
 function startsWith(value: Buffer, at: number, expected: Buffer): boolean {
-  if (at + expected.length > value.length) return false;
-  for (let i = 0; i < expected.length; i++) if (value[at + i] !== expected[i]) return false;
-  return true;
+  return at + expected.length <= value.length && sameBytes(value, at, expected, 0, expected.length);
 }
