@@ -1,3 +1,3 @@
 /** produce's input: open a file or stdin, then stream its elements. */
 export { openInput, type OpenedInput } from "./open.ts";
-export { readElementBatches, readElements, type InputItem } from "./read-elements.ts";
+export { readElementBatches, type InputItem } from "./read-elements.ts";

@@ -89,7 +89,7 @@ export const SCHEMA = [
 const WITHOUT_STATISTICS: ReadonlySet<string> = new Set(["id", "first_name", "last_name", "email", "ip_addr", "source_offset"]);
 
 /** Rows per row group of encodeParquet (compact's merged files; a cycle's groups are smaller: partition-sink.ts). */
-export const MAX_ROW_GROUP_ROWS = 100_000;
+const MAX_ROW_GROUP_ROWS = 100_000;
 
 /**
  * One Parquet file written a row group at a time: each writeGroup encodes its rows as row groups

@@ -53,7 +53,6 @@ export const CYCLE_ROW_GROUP_ROWS = 20_000;
 interface OpenFile {
   buffer: RowBuffer;
   encoder: ParquetFileEncoder | undefined;
-  rows: number;
   minOffset: bigint;
   maxOffset: bigint;
 }
@@ -62,7 +61,6 @@ export function createDatedRows(topic: string, partition: number, compression: P
   let files = new Map<string, OpenFile>();
   let rowCount = 0;
   let lastDay = Number.NaN;
-  let lastFolder = "";
   let lastFile: OpenFile | undefined;
   const sealGroup = (file: OpenFile) => {
     const { buffer } = file;
@@ -87,15 +85,14 @@ export function createDatedRows(topic: string, partition: number, compression: P
       const day = Math.floor(row.timestamp / 86_400_000);
       if (day !== lastDay || !lastFile) {
         lastDay = day;
-        lastFolder = ingestDateFolder(row.timestamp);
-        lastFile = files.get(lastFolder);
+        const folder = ingestDateFolder(row.timestamp);
+        lastFile = files.get(folder);
         if (!lastFile) {
-          lastFile = { buffer: createRowBuffer(), encoder: undefined, rows: 0, minOffset: -1n, maxOffset: -1n };
-          files.set(lastFolder, lastFile);
+          lastFile = { buffer: createRowBuffer(), encoder: undefined, minOffset: -1n, maxOffset: -1n };
+          files.set(folder, lastFile);
         }
       }
       lastFile.buffer.append(row);
-      lastFile.rows++;
       rowCount++;
       if (lastFile.buffer.count >= groupRows) sealGroup(lastFile);
     },
@@ -103,8 +100,10 @@ export function createDatedRows(topic: string, partition: number, compression: P
       const encoded: EncodedFile[] = [];
       for (const [folder, file] of files) {
         sealGroup(file);
+        // Every file has a row (it is made by append), so sealGroup has made its encoder.
+        const encoder = file.encoder!;
         const key = `${folder}/${fileNameFor(topic, partition, file.minOffset, file.maxOffset)}`;
-        encoded.push({ key, rows: file.rows, bytes: file.encoder!.finish() });
+        encoded.push({ key, rows: encoder.rows, bytes: encoder.finish() });
       }
       clear();
       return encoded;
