@@ -139,32 +139,26 @@ export async function encodeProduceRequest(args: ProduceArgs, fallback: () => Pr
     const topicPlans: PlannedPartition[] = [];
     total += stringSize(data.topic) + 4;
     for (const partitionData of data.partitions) {
-      const plan = planPartition(partitionData);
+      const ahead = preparedFor(partitionData, compressionType);
+      const plan = ahead ? { ...(await ahead), partition: partitionData.partition, firstSequence: partitionData.firstSequence } : planPartition(partitionData);
       if (!plan) return fallback();
       topicPlans.push(plan);
     }
     plans.push(topicPlans);
   }
-  // Compressed batches: the records are encoded, then handed to the codec kafkajs would use.
+  // Compressed batches: the records are encoded, then handed to the codec kafkajs would use. All
+  // partitions' batches are compressed at once: an asynchronous codec (zstd) runs them side by side.
+  const compressing: Promise<void>[] = [];
   for (const topicPlans of plans) {
     for (const plan of topicPlans) {
-      if (codec) {
-        const records = Buffer.allocUnsafe(plan.recordsBytes);
-        writeRecords(records, 0, plan);
-        const recordsEncoder = new Encoder(0);
-        recordsEncoder.buf = records;
-        recordsEncoder.offset = records.length;
-        const compressed = await codec.compress(recordsEncoder);
-        if (!Buffer.isBuffer(compressed)) throw new Error("value should be an instance of Buffer");
-        plan.compressed = compressed;
-        plan.batchBytes = BATCH_HEADER + 4 + compressed.length;
-      } else {
-        plan.batchBytes = BATCH_HEADER + 4 + plan.recordsBytes;
-      }
-      // partition, record set size, FirstOffset, Length, then the batch.
-      total += 4 + 4 + 8 + 4 + plan.batchBytes;
+      if (plan.batchBytes > 0) continue; // prepared ahead
+      if (codec) compressing.push(compressRecords(plan, codec));
+      else plan.batchBytes = BATCH_HEADER + 4 + plan.recordsBytes;
     }
   }
+  await Promise.all(compressing);
+  // partition, record set size, FirstOffset, Length, then the batch.
+  for (const topicPlans of plans) for (const plan of topicPlans) total += 4 + 4 + 8 + 4 + plan.batchBytes;
 
   // Second pass: write it all into one Buffer.
   const buf = Buffer.allocUnsafe(total);
@@ -208,6 +202,63 @@ export async function encodeProduceRequest(args: ProduceArgs, fallback: () => Pr
   encoder.buf = buf;
   encoder.offset = offset;
   return encoder;
+}
+
+/**
+ * One partition's records measured, encoded and compressed before their request is made: the
+ * produce job prepares its next request while the one before is in flight, so the codec (zstd on
+ * Bun's worker threads) and the measuring are off the request's path. Keyed by the partition's
+ * first message, and used only for a partition of as many messages ending with the same one, in a
+ * request of the same compression; the messages must not change after they are prepared. A
+ * message without a timestamp is stamped when it is prepared instead of when its request is made.
+ */
+interface PreparedRecords {
+  readonly count: number;
+  readonly last: MessageLike;
+  readonly compression: number;
+  readonly ready: Promise<PlannedPartition>;
+}
+
+const prepared = new WeakMap<MessageLike, PreparedRecords>();
+
+/** Prepares one partition's messages, in the order its request will hold them, for a request of `compressionType`. */
+export function prepareRecords(messages: MessageLike[], compressionType: number = compression.Types.None): void {
+  const first = messages[0];
+  if (first == null || typeof first !== "object") return;
+  const plan = planPartition({ partition: -1, messages });
+  const codec = compressionType === compression.Types.None ? null : compression.lookupCodec(compressionType);
+  if (!plan || (compressionType !== compression.Types.None && !codec)) return;
+  let ready: Promise<PlannedPartition>;
+  if (codec) {
+    ready = compressRecords(plan, codec).then(() => plan);
+    // A codec's failure is the request's: it surfaces when the request is encoded.
+    ready.catch(() => undefined);
+  } else {
+    plan.batchBytes = BATCH_HEADER + 4 + plan.recordsBytes;
+    ready = Promise.resolve(plan);
+  }
+  prepared.set(first, { count: messages.length, last: messages[messages.length - 1]!, compression: compressionType, ready });
+}
+
+function preparedFor(data: PartitionData, compressionType: number): Promise<PlannedPartition> | undefined {
+  const messages = data?.messages;
+  if (!Array.isArray(messages) || messages.length === 0 || typeof data.partition !== "number") return undefined;
+  if (data.firstSequence !== undefined && typeof data.firstSequence !== "number") return undefined;
+  const entry = prepared.get(messages[0]!);
+  if (!entry || entry.count !== messages.length || entry.last !== messages[messages.length - 1] || entry.compression !== compressionType) return undefined;
+  return entry.ready;
+}
+
+async function compressRecords(plan: PlannedPartition, codec: NonNullable<ReturnType<typeof compression.lookupCodec>>): Promise<void> {
+  const records = Buffer.allocUnsafe(plan.recordsBytes);
+  writeRecords(records, 0, plan);
+  const recordsEncoder = new Encoder(0);
+  recordsEncoder.buf = records;
+  recordsEncoder.offset = records.length;
+  const compressed = await codec.compress(recordsEncoder);
+  if (!Buffer.isBuffer(compressed)) throw new Error("value should be an instance of Buffer");
+  plan.compressed = compressed;
+  plan.batchBytes = BATCH_HEADER + 4 + compressed.length;
 }
 
 /** Measures one partition's batch the way kafkajs' partitionsEncoder and Record would, or undefined to fall back. */

@@ -1,8 +1,10 @@
 /**
  * At most one request in flight while the caller reads the next batch: that keeps the idempotent
- * producer's sequence numbers simple and still overlaps parsing with the network. Under --rate a
- * request goes when its last message is due. A request's failure surfaces on the next send or
- * drain, never as an unhandled rejection. The request itself and the clock are ports.
+ * producer's sequence numbers simple and still overlaps parsing with the network. The next request
+ * is prepared (its records encoded and compressed) before the one in flight is waited for, so only
+ * the broker's part of a request stays on the path. Under --rate a request goes when its last
+ * message is due, and is prepared then. A request's failure surfaces on the next send or drain,
+ * never as an unhandled rejection. The request itself and the clock are ports.
  */
 import { dueAtMs } from "./pace.ts";
 
@@ -25,7 +27,7 @@ export interface Pacing {
   readonly sleep?: (ms: number) => Promise<unknown>;
 }
 
-export function oneInFlight<M>(sendNow: (messages: M[]) => Promise<void>, pacing: Pacing): InFlight<M> {
+export function oneInFlight<M>(sendNow: (messages: M[]) => Promise<void>, pacing: Pacing, prepare?: (messages: M[]) => void): InFlight<M> {
   const now = pacing.now ?? (() => performance.now());
   const sleep = pacing.sleep ?? ((ms: number) => Bun.sleep(ms));
   let pending: Promise<void> | undefined;
@@ -35,6 +37,8 @@ export function oneInFlight<M>(sendNow: (messages: M[]) => Promise<void>, pacing
       return inFlight;
     },
     async send(messages) {
+      // Under a rate, the records' timestamps are taken when they are due, not ahead of it.
+      if (prepare && pacing.rate === 0) prepare(messages);
       if (pending) await pending;
       const wait = pacing.startedAt + dueAtMs(pacing.acknowledged() + messages.length - 1, pacing.rate) - now();
       if (wait > 0) await sleep(wait);

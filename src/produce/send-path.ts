@@ -22,6 +22,8 @@ export interface SendPorts {
   /** The partition a message goes to. */
   readonly partitionOf: (message: Message) => number;
   readonly ledger: SendLedger;
+  /** Encodes (and compresses) one partition's messages ahead of their request; optional, the request encodes them otherwise. */
+  readonly prepareRecords?: (partitionMessages: Message[]) => void;
 }
 
 export interface SendRun {
@@ -48,6 +50,11 @@ export interface SendPath {
   /** Messages the broker acknowledged to this run, whether or not the ledger has them yet. */
   readonly acknowledged: number;
   readonly owed: Owed;
+  /**
+   * Chooses the messages' partitions and has their records encoded while the request before is in
+   * flight; a later send() of the same messages, unchanged, uses that work.
+   */
+  prepare(messages: Message[]): void;
   /** Sends one request and records its answer; throws a KafkaError that says how many records are in doubt. */
   send(messages: Message[]): Promise<void>;
   /** Records what is owed in one transaction; a failure (the ledger locked past its timeout) keeps it all owed. */
@@ -114,10 +121,24 @@ export function createSendPath(run: SendRun, ports: SendPorts): SendPath {
     },
     owed: { unrecorded, inDoubt },
     recordOwed,
+    prepare(messages) {
+      const groups = new Map<number, Message[]>();
+      for (const message of messages) {
+        const partition = ports.partitionOf(message);
+        message.partition = partition;
+        message.headers = runHeaders;
+        const group = groups.get(partition);
+        if (group) group.push(message);
+        else groups.set(partition, [message]);
+      }
+      // kafkajs groups a request's messages by partition in this same order.
+      if (ports.prepareRecords) for (const group of groups.values()) ports.prepareRecords(group);
+    },
     async send(messages) {
       const counts = new Map<number, number>();
       for (const message of messages) {
-        const partition = ports.partitionOf(message);
+        // Prepared messages have their partition already.
+        const partition = message.partition ?? ports.partitionOf(message);
         message.partition = partition;
         message.headers = runHeaders;
         counts.set(partition, (counts.get(partition) ?? 0) + 1);

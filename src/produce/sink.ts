@@ -7,6 +7,7 @@ import { type Message, type PartitionMetadata, type Producer, type TopicMessages
 import { describeError } from "../errors.ts";
 import type { KafkaContext } from "../kafka/client.ts";
 import { KAFKA_CODEC_TYPES } from "../kafka/codecs.ts";
+import { prepareRecords } from "../kafka/fast-produce-request.ts";
 import { toKafkaError } from "../kafka/errors.ts";
 import { DefaultPartitioner } from "../kafka/partitioner.ts";
 import { retryWhileRetriable } from "../kafka/retry.ts";
@@ -81,9 +82,10 @@ export function kafkaSink(context: KafkaContext, ledger: RunLedger, settings: Ka
         request: (topicMessages: TopicMessages[]) => producer.sendBatch({ topicMessages, acks: -1, compression }),
         partitionOf: (message) => partitioner({ topic, partitionMetadata: prepared.partitionMetadata, message }),
         ledger,
+        prepareRecords: (partitionMessages) => prepareRecords(partitionMessages, compression),
       },
     );
-    const requests = oneInFlight(path.send, { rate: settings.rate, startedAt, acknowledged: () => path.acknowledged });
+    const requests = oneInFlight(path.send, { rate: settings.rate, startedAt, acknowledged: () => path.acknowledged }, path.prepare);
     return {
       kind: "kafka",
       runId,

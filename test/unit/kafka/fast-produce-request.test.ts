@@ -10,7 +10,7 @@ import compression from "kafkajs/src/protocol/message/compression/index.js";
 import type Encoder from "kafkajs/src/protocol/encoder.js";
 import Long from "kafkajs/src/utils/long.js";
 import { installFastEncoding } from "../../../src/kafka/fast-encoding.ts";
-import { encodeProduceRequest, originalProduceProtocol, type ProduceArgs } from "../../../src/kafka/fast-produce-request.ts";
+import { encodeProduceRequest, originalProduceProtocol, prepareRecords, type ProduceArgs } from "../../../src/kafka/fast-produce-request.ts";
 
 // kstream always runs kafkajs with the varint patch; it writes the same bytes as kafkajs' own.
 installFastEncoding();
@@ -112,6 +112,51 @@ describe("one-Buffer Produce request body", () => {
         return undefined as unknown as Encoder;
       });
       expect(fellBack).toBe(true);
+    }
+  });
+
+  // Prepared a second before the request is made: messages without a timestamp carry the time they
+  // were prepared, so the bytes show whether the prepared records were used.
+  const PREPARED_AT = NOW - 1000;
+  const copyArgs = (args: ProduceArgs, compressionType: number): ProduceArgs => ({
+    ...args,
+    compression: compressionType,
+    // An empty partition has nothing to prepare: its batch is stamped when the request is made.
+    topicData: args.topicData.map((data) => ({ ...data, partitions: data.partitions.filter((p) => p.messages.length > 0).map((p) => ({ ...p, messages: [...p.messages] })) })),
+  });
+
+  for (const [name, type, seed] of [["uncompressed", compression.Types.None, 17], ["gzip", compression.Types.GZIP, 18]] as const) {
+    test(`uses records prepared ahead, giving kafkajs' bytes as of when they were prepared (${name})`, async () => {
+      const now = spyOn(Date, "now");
+      await fc.assert(
+        fc.asyncProperty(request, async (drawn) => {
+          const args = copyArgs(drawn as ProduceArgs, type);
+          now.mockReturnValue(PREPARED_AT);
+          const expected = await kafkajsBody(args);
+          for (const data of args.topicData) for (const p of data.partitions) prepareRecords(p.messages, type);
+          now.mockReturnValue(NOW);
+          expect(await fastBody(args)).toBe(expected);
+        }),
+        { seed, numRuns: 100 },
+      );
+    });
+  }
+
+  test("ignores prepared records when the partition's messages or the compression differ", async () => {
+    const now = spyOn(Date, "now");
+    const messages = [0, 1, 2].map((i) => ({ key: `k${i}`, value: `value ${i}` }));
+    const other = { key: "k9", value: "another" };
+    const cases: [prepared: typeof messages, sent: typeof messages, preparedAs: number, sentAs: number][] = [
+      [messages, messages.slice(0, 2), compression.Types.None, compression.Types.None],
+      [messages, [...messages.slice(0, 2), other], compression.Types.None, compression.Types.None],
+      [messages, [...messages], compression.Types.None, compression.Types.GZIP],
+    ];
+    for (const [prepared, sent, preparedAs, sentAs] of cases) {
+      now.mockReturnValue(PREPARED_AT);
+      prepareRecords(prepared, preparedAs);
+      now.mockReturnValue(NOW);
+      const args = { acks: -1, timeout: 30_000, compression: sentAs, topicData: [{ topic: "t", partitions: [{ partition: 0, messages: sent }] }] } as ProduceArgs;
+      expect(await fastBody(args)).toBe(await kafkajsBody(args));
     }
   });
 

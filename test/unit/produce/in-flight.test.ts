@@ -47,6 +47,28 @@ describe("one request in flight", () => {
     await expect(requests.drain()).rejects.toThrow("no answer");
   });
 
+  test("the next request is prepared before the one in flight is answered", async () => {
+    const { sendNow, started } = heldRequests();
+    const prepared: number[][] = [];
+    const requests = oneInFlight(sendNow, unpaced, (messages) => prepared.push(messages));
+    await requests.send([1]);
+    const second = requests.send([2, 3]);
+    await Bun.sleep(1);
+    expect(prepared).toEqual([[1], [2, 3]]);
+    expect(started).toHaveLength(1);
+    started[0]!.answer();
+    await second;
+    expect(started.map((request) => request.messages)).toEqual([[1], [2, 3]]);
+  });
+
+  test("under a rate nothing is prepared ahead: records are stamped when they are due", async () => {
+    const prepared: number[][] = [];
+    const requests = oneInFlight(async (_messages: number[]) => undefined, { rate: 10, startedAt: 0, acknowledged: () => 0, now: () => 0, sleep: async () => undefined }, (messages) => prepared.push(messages));
+    await requests.send([1]);
+    await requests.drain();
+    expect(prepared).toEqual([]);
+  });
+
   test("under a rate a request waits until its last message is due", async () => {
     const slept: number[] = [];
     let acknowledged = 0;

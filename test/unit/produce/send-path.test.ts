@@ -30,6 +30,26 @@ describe("the produce send path", () => {
     });
   });
 
+  test("prepare chooses the partitions once and hands each partition's messages over in request order", async () => {
+    const { ledger } = fakeLedger();
+    const broker = fakeBroker(() => 100);
+    const prepared: number[][] = [];
+    let partitionCalls = 0;
+    const path = createSendPath(run, {
+      request: broker.request,
+      partitionOf: (message) => (partitionCalls++, partitionOf(message)),
+      ledger,
+      prepareRecords: (group) => prepared.push(group.map((message) => JSON.parse(String(message.value)).n)),
+    });
+    const messages = messagesFor(1, 0, 1, 0);
+    path.prepare(messages);
+    expect(prepared).toEqual([[0, 2], [1, 3]]);
+    expect(messages.every((message) => message.headers?.[RUN_HEADER] === "run-1")).toBe(true);
+    await path.send(messages);
+    expect(partitionCalls).toBe(4);
+    expect(broker.requests[0]![0]!.messages.map((message) => message.partition)).toEqual([1, 0, 1, 0]);
+  });
+
   test("an answered request is acknowledged and recorded per partition, and the next one is expected after it", async () => {
     const { ledger, writes } = fakeLedger();
     const broker = fakeBroker((call, partition) => (partition === 0 ? 100 + (call - 1) * 2 : 7));
