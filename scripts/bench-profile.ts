@@ -99,7 +99,7 @@ export function cpuBreakdown(profilePath: string): CpuBreakdown {
 /** Builds kstream without --minify (names kept for the profile) as `${dir}/kstream-profile`. */
 export async function buildProfilingBinary(root: string, dir: string): Promise<string> {
   const outfile = join(dir, "kstream-profile");
-  const build = Bun.spawn([join(root, "node_modules/.bin/bun"), "build", "--compile", "--sourcemap", "src/main.ts", "src/stream/clean-worker.ts", "--outfile", outfile,
+  const build = Bun.spawn([join(root, "node_modules/.bin/bun"), "build", "--compile", "--sourcemap", "src/main.ts", "src/stream/clean-worker.ts", "src/input/scan-worker.ts", "--outfile", outfile,
     "--define", 'KSTREAM_VERSION="profile"', "--define", 'KSTREAM_COMMIT="profile"', "--define", 'KSTREAM_BUILT="profile"'], { cwd: root, stdout: "ignore", stderr: "inherit" });
   if ((await build.exited) !== 0) throw new Error("building the profiling binary failed");
   return outfile;

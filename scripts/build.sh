@@ -23,8 +23,8 @@ fi
 # SOURCE_DATE_EPOCH (reproducible builds) wins over the clock.
 built=$(date -u ${SOURCE_DATE_EPOCH:+-d "@$SOURCE_DATE_EPOCH"} +%Y-%m-%dT%H:%M:%SZ)
 
-# The clean worker is an entry point of its own: a compiled binary holds only what is listed here.
-exec "$bun" build --compile --minify --sourcemap src/main.ts src/stream/clean-worker.ts --outfile "$outfile" \
+# The clean and scan workers are entry points of their own: a compiled binary holds only what is listed here.
+exec "$bun" build --compile --minify --sourcemap src/main.ts src/stream/clean-worker.ts src/input/scan-worker.ts --outfile "$outfile" \
   --define "KSTREAM_VERSION=\"$version\"" \
   --define "KSTREAM_COMMIT=\"$commit\"" \
   --define "KSTREAM_BUILT=\"$built\"" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Release builds: kstream cross-compiled for every platform it ships on, each packed as
 # dist/release/kstream-<version>-<os>-<arch>.tar.gz (one folder holding the binary, the source maps
-# of its two entry points, kstream.map and clean-worker.js.map, and the README), with
+# of its three entry points, kstream.map, clean-worker.js.map and scan-worker.js.map, and the README), with
 # dist/release/SHA256SUMS over the archives (check with
 # `cd dist/release && sha256sum -c SHA256SUMS`).
 #

@@ -2,6 +2,7 @@
  * `kstream produce [FILE]`: publish a JSON array / NDJSON file (or stdin) onto the input topic,
  * counted in the ledger. Flags → config → the produce job's options and sink → summary and exit code.
  */
+import { availableParallelism } from "node:os";
 import { defineCommand } from "citty";
 import { durationMs } from "../config/duration.ts";
 import type { Config } from "../config/schema.ts";
@@ -15,7 +16,7 @@ import { log } from "../ui/log.ts";
 import { toJson, writeStdout } from "../ui/output.ts";
 import { formatCount } from "../ui/progress.ts";
 import { defineFlags, numberValue, overrideFlag } from "./flags.ts";
-import { commonArgs, jsonArg, numberFlag, openConfiguredLedger, startCommand } from "./shared.ts";
+import { commonArgs, jsonArg, numberFlag, openConfiguredLedger, restartWithHeapTarget, startCommand } from "./shared.ts";
 
 export const produceFlags = defineFlags({
   file: overrideFlag("produce.input", { type: "positional", required: false, description: 'input file (default produce.input; "-" reads stdin; .gz is decompressed)' }),
@@ -36,6 +37,7 @@ export const produceCommand = defineCommand({
   async run({ args }) {
     const loaded = startCommand(args, produceFlags.overrides(args));
     const { config } = loaded;
+    restartWithHeapTarget(config.produce.heap_target_mb);
     const options = produceOptions(config, numberFlag(args.limit, "limit", { integer: true }));
     const ledger = args["dry-run"] ? undefined : openConfiguredLedger(config);
     try {
@@ -62,6 +64,7 @@ export function produceOptions(config: Config, limit: number | undefined): Produ
     topic: config.topics.input,
     rate: config.produce.rate,
     batchSize: config.produce.batch_size,
+    scanInWorker: config.produce.scan_worker ?? availableParallelism() > 1,
   };
 }
 

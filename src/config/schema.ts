@@ -115,6 +115,17 @@ export const ProduceSchema = v.strictObject({
   ),
   compression: kafkaCompression("compression of the record batches produce writes to the input topic", "zstd"),
   batch_size: count("messages per produce request, at most 512 KiB of input each (5000: fewer round trips and ledger writes per record; README \"Performance\")", 5000),
+  heap_target_mb: count(
+    "memory the JavaScript heap's garbage collector aims to stay within, in MB, for the threads that scan and send (it sizes itself to the machine's RAM otherwise)",
+    256,
+    64,
+  ),
+  scan_worker: v.optional(
+    v.pipe(
+      v.boolean(),
+      v.description("read and scan an input file on a second thread, beside the one that sends (default: true on two or more cores; stdin is always read on the main thread)"),
+    ),
+  ),
 });
 
 export const CleanSchema = v.strictObject({

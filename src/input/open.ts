@@ -14,6 +14,8 @@ export interface OpenedInput {
   readonly sizeBytes: number | undefined;
   /** How errors and rejections name the input: the path, or "stdin". */
   readonly name: string;
+  /** The file, when the input is one: what a second thread opens again to read it there. */
+  readonly file: string | undefined;
 }
 
 const GZIP_MAGIC_0 = 0x1f;
@@ -22,11 +24,12 @@ const GZIP_MAGIC_1 = 0x8b;
 export function openInput(source: string): OpenedInput {
   if (source === "-") {
     const stream = sniffGzip(Bun.stdin.stream(), "stdin");
-    return { stream, sizeBytes: undefined, name: "stdin" };
+    return { stream, sizeBytes: undefined, name: "stdin", file: undefined };
   }
   const { size, gzip } = inspectFile(source);
-  const stream = readChunks(gzip ? gunzip(Bun.file(source).stream()) : Bun.file(source).stream(), source, gzip);
-  return { stream, sizeBytes: gzip ? undefined : size, name: source };
+  // Opened when first read: an input read on another thread (scan-thread.ts) is never read here.
+  const stream = readChunks(opened(() => (gzip ? gunzip(Bun.file(source).stream()) : Bun.file(source).stream())), source, gzip);
+  return { stream, sizeBytes: gzip ? undefined : size, name: source, file: source };
 }
 
 /** Checks now that the file can be read, and reads its first two bytes to spot gzip. */
@@ -108,6 +111,10 @@ function toReadableStream(chunks: AsyncGenerator<Uint8Array>): ReadableStream<Ui
       await chunks.return(undefined);
     },
   });
+}
+
+async function* opened(open: () => AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield* open();
 }
 
 /** The chunks of `source`, with its failures turned into IoError naming the input. */

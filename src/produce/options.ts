@@ -18,6 +18,8 @@ export interface ProduceOptions {
   readonly rate: number;
   /** Messages per request, at most. */
   readonly batchSize: number;
+  /** Read and scan an input file on a second thread (scan-worker.ts). */
+  readonly scanInWorker: boolean;
 }
 
 export interface KafkaSinkSettings {

@@ -8,7 +8,7 @@
  */
 import type { Message } from "kafkajs";
 import { InputSyntaxError } from "../errors.ts";
-import { type OpenedInput, openInput, readElementBatches } from "../input/index.ts";
+import { elementBatches, type OpenedInput, openInput } from "../input/index.ts";
 import type { Rejection } from "../ledger/ledger.ts";
 import { log } from "../ui/log.ts";
 import { createProgress, type Progress } from "../ui/progress.ts";
@@ -113,7 +113,7 @@ async function publish({ input, options, sink, batch, tally, progress, startedAt
     if (tally.rejected <= LOGGED_REJECTIONS) log.warn(`${input.name}:${rejection.line}: rejected: ${rejection.reason}`);
     sink.reject(rejection);
   };
-  for await (const items of readElementBatches(input.stream, input.name)) {
+  for await (const items of elementBatches(input, options.scanInWorker)) {
     for (const item of items) {
       // SIGINT/SIGTERM: stop reading; the caller sends what is batched and waits for the request in flight.
       if (shutdownSignal.aborted) return "interrupted";

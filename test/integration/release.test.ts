@@ -50,7 +50,7 @@ describe("release archive", () => {
     const check = Bun.spawnSync(["sha256sum", "-c", "SHA256SUMS"], { cwd: releaseDir, stdout: "pipe", stderr: "pipe" });
     expect(check.stdout.toString().trim()).toBe(`${archive}.tar.gz: OK`);
     expect(check.exitCode).toBe(0);
-    expect(readdirSync(join(home, archive)).sort()).toEqual(["README.md", "clean-worker.js.map", "kstream", "kstream.map"]);
+    expect(readdirSync(join(home, archive)).sort()).toEqual(["README.md", "clean-worker.js.map", "kstream", "kstream.map", "scan-worker.js.map"]);
   });
 
   test("the unpacked binary prints its version, commit, build date and Bun version with an empty environment", async () => {

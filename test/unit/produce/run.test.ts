@@ -22,8 +22,9 @@ function inputFile(text: string): string {
   return path;
 }
 
-const options = (source: string, more: Partial<ProduceOptions> = {}): ProduceOptions => ({
+const options = (scanInWorker: boolean, source: string, more: Partial<ProduceOptions> = {}): ProduceOptions => ({
   source,
+  scanInWorker,
   limit: undefined,
   producer: "test",
   topic: "in",
@@ -66,10 +67,11 @@ function fakeSink({ maxMessageBytes = 1_000_000, failRequest = 0 } = {}) {
 
 const values = (requests: Message[][]) => requests.map((request) => request.map((message) => String(message.value)));
 
-describe("the produce loop", () => {
+// Every behaviour holds whether the file is scanned on this thread or on the scan worker.
+for (const scanInWorker of [false, true]) describe(`the produce loop, input scanned ${scanInWorker ? "on the scan worker" : "on this thread"}`, () => {
   test("elements go in requests of batch_size, and the run completes once the last is acknowledged", async () => {
     const sink = fakeSink();
-    const summary = await produceRecords(options(inputFile('{"id":1}\n{"id":2}\n{"id":"x"}\n{"a":3}\n{"a":4}\n')), sink.open);
+    const summary = await produceRecords(options(scanInWorker, inputFile('{"id":1}\n{"id":2}\n{"id":"x"}\n{"a":3}\n{"a":4}\n')), sink.open);
     expect(values(sink.requests)).toEqual([['{"id":1}', '{"id":2}'], ['{"id":"x"}', '{"a":3}'], ['{"a":4}']]);
     expect(sink.requests[0]!.map((message) => String(message.key))).toEqual(["1", "2"]);
     expect(sink.requests[2]![0]!.key).toBeNull();
@@ -79,7 +81,7 @@ describe("the produce loop", () => {
 
   test("a bad NDJSON line is rejected with its line number and the other lines are still published", async () => {
     const sink = fakeSink();
-    const summary = await produceRecords(options(inputFile('{"a":1}\nnot json\n{"a":2}\n')), sink.open);
+    const summary = await produceRecords(options(scanInWorker, inputFile('{"a":1}\nnot json\n{"a":2}\n')), sink.open);
     expect(sink.rejections).toEqual([{ line: 2, reason: expect.any(String) }]);
     expect(summary.rejections).toEqual(sink.rejections);
     expect(summary).toMatchObject({ sent: 2, rejected: 1 });
@@ -87,7 +89,7 @@ describe("the produce loop", () => {
 
   test("--limit publishes at most that many records", async () => {
     const sink = fakeSink();
-    const summary = await produceRecords(options(inputFile('{"a":1}\n{"a":2}\n{"a":3}\n'), { limit: 2 }), sink.open);
+    const summary = await produceRecords(options(scanInWorker, inputFile('{"a":1}\n{"a":2}\n{"a":3}\n'), { limit: 2 }), sink.open);
     expect(values(sink.requests).flat()).toEqual(['{"a":1}', '{"a":2}']);
     expect(summary.status).toBe("completed");
   });
@@ -95,14 +97,14 @@ describe("the produce loop", () => {
   test("an element larger than the topic accepts is rejected like a bad line, and the run goes on", async () => {
     const sink = fakeSink({ maxMessageBytes: 1300 });
     const big = `{"s":"${"x".repeat(400)}"}`;
-    const summary = await produceRecords(options(inputFile(`{"a":1}\n${big}\n{"a":2}\n`)), sink.open);
+    const summary = await produceRecords(options(scanInWorker, inputFile(`{"a":1}\n${big}\n{"a":2}\n`)), sink.open);
     expect(sink.rejections).toEqual([{ line: 2, reason: expect.stringContaining("larger than the topic accepts (max.message.bytes 1300)") }]);
     expect(summary).toMatchObject({ sent: 2, rejected: 1 });
   });
 
   test("a syntax error in an array publishes the good prefix, settles the run failed and is thrown", async () => {
     const sink = fakeSink();
-    const error = await produceRecords(options(inputFile('[{"a":1},\n{"a":2},\n{"a":'), { batchSize: 10 }), sink.open).catch((caught) => caught);
+    const error = await produceRecords(options(scanInWorker, inputFile('[{"a":1},\n{"a":2},\n{"a":'), { batchSize: 10 }), sink.open).catch((caught) => caught);
     expect(error).toBeInstanceOf(InputSyntaxError);
     expect(values(sink.requests)).toEqual([['{"a":1}', '{"a":2}']]);
     expect(sink.closed).toEqual([{ name: "failed", error: error.message }]);
@@ -110,14 +112,14 @@ describe("the produce loop", () => {
 
   test("a failed request stops the run, which is settled failed with the request's error", async () => {
     const sink = fakeSink({ failRequest: 1 });
-    const error = await produceRecords(options(inputFile('{"a":1}\n{"a":2}\n{"a":3}\n{"a":4}\n')), sink.open).catch((caught) => caught);
+    const error = await produceRecords(options(scanInWorker, inputFile('{"a":1}\n{"a":2}\n{"a":3}\n{"a":4}\n')), sink.open).catch((caught) => caught);
     expect(error.message).toBe("produce failed: brokers gone");
     expect(sink.requests).toHaveLength(1);
     expect(sink.closed).toEqual([{ name: "failed", error: "produce failed: brokers gone" }]);
   });
 
   test("a dry run counts every element, publishes nothing and says dry-run", async () => {
-    const summary = await produceRecords(options(inputFile('{"a":1}\n{"a":2}\n{"a":3}\nnope\n')), openDryRunSink);
+    const summary = await produceRecords(options(scanInWorker, inputFile('{"a":1}\n{"a":2}\n{"a":3}\nnope\n')), openDryRunSink);
     expect(summary).toMatchObject({ run_id: null, status: "dry-run", sent: 3, rejected: 1 });
   });
 });
