@@ -4,7 +4,7 @@
  * with `color`, growing lag and a status other than OK in red, under-replicated partitions in
  * yellow; the thresholds crossed, if any, last.
  */
-import { formatCount as count } from "../ui/progress.ts";
+import { formatCount as count, formatTenths } from "../ui/progress.ts";
 import { renderTable } from "../ui/table.ts";
 import type { GroupReport, MetricsReport, TopicReport } from "./types.ts";
 
@@ -93,7 +93,7 @@ function painter(color: boolean): Painter {
 }
 
 const plural = (n: number, noun: string): string => `${count(n)} ${noun}${n === 1 ? "" : /(s|ch)$/.test(noun) ? "es" : "s"}`;
-const rateText = (value: number): string => value.toLocaleString("en-US", { maximumFractionDigits: 1, minimumFractionDigits: 1 });
+const rateText = formatTenths;
 const perSecond = (value: number): string => `${rateText(value)}/s`;
 
 /** Seconds as a short duration: "-" unknown, "0.4s", "12s", "3m05s", "2h07m". */

@@ -95,6 +95,25 @@ export function formatCount(value: number): string {
   return value < 0 ? `-${grouped}` : grouped;
 }
 
+/**
+ * A number with one decimal and thousands commas, as toLocaleString("en-US") with one fraction
+ * digit writes it, without loading ICU: ICU rounds the shortest decimal that reads back as the
+ * number (0.15 gives 0.2), half away from zero, so this rounds String(value)'s digits.
+ */
+export function formatTenths(value: number): string {
+  const text = String(value);
+  if (!Number.isFinite(value) || Math.abs(value) >= 1e14 || text.includes("e")) {
+    return value.toLocaleString("en-US", { maximumFractionDigits: 1, minimumFractionDigits: 1 });
+  }
+  const negative = text.startsWith("-") || Object.is(value, -0);
+  const digits = text.startsWith("-") ? text.slice(1) : text;
+  const point = digits.indexOf(".");
+  const fraction = point < 0 ? "" : digits.slice(point + 1);
+  let tenths = Number(point < 0 ? digits : digits.slice(0, point)) * 10 + Number(fraction[0] ?? "0");
+  if (fraction.length > 1 && fraction[1]! >= "5") tenths += 1;
+  return `${negative ? "-" : ""}${formatCount(Math.floor(tenths / 10))}.${tenths % 10}`;
+}
+
 export function formatSeconds(seconds: number): string {
   if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)}s`;
   const minutes = Math.floor(seconds / 60);

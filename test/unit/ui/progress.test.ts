@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { createProgress, formatCount, formatProgressLine } from "../../../src/ui/progress.ts";
+import fc from "fast-check";
+import { createProgress, formatCount, formatProgressLine, formatTenths } from "../../../src/ui/progress.ts";
 
 describe("progress", () => {
   test("the line shows records, rate, MB/s and an ETA when the total size is known", () => {
@@ -43,5 +44,21 @@ describe("formatCount", () => {
   test("leaves fractions and non-finite values to toLocaleString", () => {
     expect(formatCount(1234.5)).toBe("1,234.5");
     expect(formatCount(Number.NaN)).toBe("NaN");
+  });
+});
+
+describe("formatTenths", () => {
+  const icu = (value: number) => value.toLocaleString("en-US", { maximumFractionDigits: 1, minimumFractionDigits: 1 });
+
+  test("writes one decimal with commas exactly as en-US toLocaleString, halves and doubles just below them included", () => {
+    for (const value of [0, -0, 0.05, 0.15, 0.25, 0.95, 1.05, 9.95, 999.95, 1234.5, 12_345.65, -0.04, -0.05, -1234.56, 1e-7, 99_999_999_999_999.9, 1e15 + 0.5, 2 ** 53, 1e21, Number.NaN, Infinity]) {
+      expect(formatTenths(value)).toBe(icu(value));
+    }
+    fc.assert(
+      fc.property(fc.oneof(fc.double({ min: -1e7, max: 1e7, noNaN: true }), fc.integer({ min: 0, max: 10_000_000 }).map((n) => n / 100)), (value) => {
+        expect(formatTenths(value)).toBe(icu(value));
+      }),
+      { seed: 31, numRuns: 2000 },
+    );
   });
 });
