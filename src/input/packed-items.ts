@@ -1,8 +1,9 @@
 /**
  * produce's scanned input items packed to move between threads: one byte array holding every
  * element's value (and each key that is not a part of its value), one Float64Array of numbers per
- * item (exact for any line number), and the rejections' reasons. The two arrays are transferred, not copied, so a batch of a
- * few thousand elements costs one message instead of a structured clone of as many objects.
+ * item (exact for any line number), and the rejections' reasons. The two arrays are transferred,
+ * not copied, so a batch of a few thousand elements costs one message instead of a structured
+ * clone of as many objects.
  * Pure: unpackItems(packItems(items)) gives items equal to the originals (a property test pins it).
  */
 import type { InputItem } from "./read-elements.ts";

@@ -4,22 +4,18 @@
  * errors after the same items, as readElementBatches gives on this thread. Stopping early (a
  * limit, a signal) or failing terminates the worker.
  */
-import { WorkerError } from "../errors.ts";
+import { workerEntryUrl } from "../worker-url.ts";
+import { unpackItems } from "./packed-items.ts";
 import type { InputItem } from "./read-elements.ts";
 import { reviveScanFailure, type ScanReply, type ScanRequest } from "./scan-protocol.ts";
-import { unpackItems } from "./packed-items.ts";
 
-/**
- * Where scan-worker.ts is. From source it is this file's neighbour. In a compiled binary
- * (scripts/build.sh lists it as an entry point) every module's URL is the binary's own, and the
- * worker sits at "input/scan-worker" below the binary's root.
- */
+/** Where scan-worker.ts is: this file's neighbour from source, "input/scan-worker" in a binary. */
 export function scanWorkerUrl(base = import.meta.url): URL {
-  const compiled = base.includes("/$bunfs/") || base.includes("~BUN");
-  return new URL(compiled ? "./input/scan-worker.ts" : "./scan-worker.ts", base);
+  return workerEntryUrl("input/scan-worker.ts", base);
 }
 
 export async function* readElementBatchesInWorker(path: string): AsyncGenerator<InputItem[]> {
+  // A small heap: the thread holds a few chunks of the file at a time.
   const worker = new Worker(scanWorkerUrl(), { smol: true });
   const replies: ScanReply[] = [];
   let wake: (() => void) | undefined;
@@ -41,9 +37,6 @@ export async function* readElementBatchesInWorker(path: string): AsyncGenerator<
       send({ type: "more" });
       yield unpackItems(reply);
     }
-  } catch (error) {
-    if (error instanceof Error) throw error;
-    throw new WorkerError(`the input scan worker failed: ${String(error)}`);
   } finally {
     worker.terminate();
   }

@@ -128,8 +128,8 @@ export async function encodeProduceRequest(args: ProduceArgs, fallback: () => Pr
     topicData,
   } = args;
   if (!Array.isArray(topicData) || typeof producerEpoch !== "number") return fallback();
-  const codec = compressionType === compression.Types.None ? null : compression.lookupCodec(compressionType);
-  if (compressionType !== compression.Types.None && !codec) return fallback();
+  const codec = codecOf(compressionType);
+  if (codec === undefined) return fallback();
 
   // First pass: measure every record; anything unusual goes to kafkajs' original.
   const plans: PlannedPartition[][] = [];
@@ -226,8 +226,8 @@ export function prepareRecords(messages: MessageLike[], compressionType: number 
   const first = messages[0];
   if (first == null || typeof first !== "object") return;
   const plan = planPartition({ partition: -1, messages });
-  const codec = compressionType === compression.Types.None ? null : compression.lookupCodec(compressionType);
-  if (!plan || (compressionType !== compression.Types.None && !codec)) return;
+  const codec = codecOf(compressionType);
+  if (!plan || codec === undefined) return;
   let ready: Promise<PlannedPartition>;
   if (codec) {
     ready = compressRecords(plan, codec).then(() => plan);
@@ -249,7 +249,14 @@ function preparedFor(data: PartitionData, compressionType: number): Promise<Plan
   return entry.ready;
 }
 
-async function compressRecords(plan: PlannedPartition, codec: NonNullable<ReturnType<typeof compression.lookupCodec>>): Promise<void> {
+type Codec = NonNullable<ReturnType<typeof compression.lookupCodec>>;
+
+/** The codec kafkajs would use for a compression type: null for none, undefined for one it lacks. */
+function codecOf(compressionType: number): Codec | null | undefined {
+  return compressionType === compression.Types.None ? null : (compression.lookupCodec(compressionType) ?? undefined);
+}
+
+async function compressRecords(plan: PlannedPartition, codec: Codec): Promise<void> {
   const records = Buffer.allocUnsafe(plan.recordsBytes);
   writeRecords(records, 0, plan);
   const recordsEncoder = new Encoder(0);

@@ -76,6 +76,14 @@ export function createSendPath(run: SendRun, ports: SendPorts): SendPath {
     return after === undefined ? (run.startOffsets.get(partition) ?? 0) : after + 1;
   };
 
+  /** Gives a message its partition (once: a prepared message has it already) and the run's header. */
+  const place = (message: Message): number => {
+    const partition = message.partition ?? ports.partitionOf(message);
+    message.partition = partition;
+    message.headers = runHeaders;
+    return partition;
+  };
+
   /** The broker has them, whatever the ledger says next: they are acknowledged, and owed to the ledger. */
   const owe = (results: readonly RecordMetadata[], counts: ReadonlyMap<number, number>) => {
     const acks = results
@@ -124,9 +132,7 @@ export function createSendPath(run: SendRun, ports: SendPorts): SendPath {
     prepare(messages) {
       const groups = new Map<number, Message[]>();
       for (const message of messages) {
-        const partition = ports.partitionOf(message);
-        message.partition = partition;
-        message.headers = runHeaders;
+        const partition = place(message);
         const group = groups.get(partition);
         if (group) group.push(message);
         else groups.set(partition, [message]);
@@ -137,10 +143,7 @@ export function createSendPath(run: SendRun, ports: SendPorts): SendPath {
     async send(messages) {
       const counts = new Map<number, number>();
       for (const message of messages) {
-        // Prepared messages have their partition already.
-        const partition = message.partition ?? ports.partitionOf(message);
-        message.partition = partition;
-        message.headers = runHeaders;
+        const partition = place(message);
         counts.set(partition, (counts.get(partition) ?? 0) + 1);
       }
       // In doubt until its answer is recorded: a producer killed (kill -9) after the request landed

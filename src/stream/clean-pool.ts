@@ -15,6 +15,7 @@ import { availableParallelism } from "node:os";
 import { WorkerError } from "../errors.ts";
 import type { ParquetStore } from "../storage/store.ts";
 import { log } from "../ui/log.ts";
+import { workerEntryUrl } from "../worker-url.ts";
 import type { CleanedChunk, PartitionCleaner } from "./cleaner.ts";
 import { putFiles, removeFiles } from "./partition-sink.ts";
 import { takesRequests, workerTransition, type WorkerState } from "./worker-states.ts";
@@ -124,14 +125,9 @@ export interface CleanPool {
   close(): void;
 }
 
-/**
- * Where clean-worker.ts is. From source it is this file's neighbour. In a compiled binary
- * (scripts/build.sh lists it as a second entry point) every module's URL is the binary's own,
- * and the worker sits at "stream/clean-worker" below the binary's root.
- */
+/** Where clean-worker.ts is: this file's neighbour from source, "stream/clean-worker" in a binary. */
 export function workerUrl(base = import.meta.url): URL {
-  const compiled = base.includes("/$bunfs/") || base.includes("~BUN");
-  return new URL(compiled ? "./stream/clean-worker.ts" : "./clean-worker.ts", base);
+  return workerEntryUrl("stream/clean-worker.ts", base);
 }
 
 export function startCleanPool(workers: number): CleanPool {
