@@ -35,6 +35,20 @@ export type InputItem =
     }
   | { readonly kind: "rejected"; readonly line: number; readonly reason: string };
 
+/**
+ * Where a reader puts what it finds in one chunk of the input, and takes it from as one batch:
+ * InputItems on this thread (createItemSink), packed arrays for the scan worker's message
+ * (packed-items.ts), so the worker never makes an object per element only to pack it.
+ */
+export interface BatchSink<B> {
+  readonly size: number;
+  /** The element `scan` found at `start` in `bytes`: its compact text is `scan.compact` when the scan made one, else `bytes[start, scan.end)`. */
+  element(bytes: Uint8Array, start: number, scan: ScanState, line: number): void;
+  rejected(line: number, reason: string): void;
+  /** What was put since the last take, in order; the sink starts again empty. */
+  take(): B;
+}
+
 /** Past this, a buffer that held one huge element is dropped once that element is done. */
 const KEEP_BUFFER_BYTES = 8 * 1024 * 1024;
 
@@ -183,9 +197,27 @@ function copyOut(slab: Slab, source: Uint8Array, from: number, length: number): 
   return slab.bytes.subarray(at, at + length);
 }
 
-function elementItem(bytes: Uint8Array, start: number, scan: ScanState, line: number, slab: Slab): InputItem {
-  const value = scan.compactLength < 0 ? copyOut(slab, bytes, start, scan.end - start) : copyOut(slab, scan.compact, 0, scan.compactLength);
-  return { kind: "element", value, key: keyOf(value, scan), line, bytes: scan.end - start };
+/** The items as InputItems, each value a view of a slab. */
+export function createItemSink(): BatchSink<InputItem[]> {
+  const slab = createSlab();
+  let items: InputItem[] = [];
+  return {
+    get size() {
+      return items.length;
+    },
+    element(bytes, start, scan, line) {
+      const value = scan.compactLength < 0 ? copyOut(slab, bytes, start, scan.end - start) : copyOut(slab, scan.compact, 0, scan.compactLength);
+      items.push({ kind: "element", value, key: keyOf(value, scan), line, bytes: scan.end - start });
+    },
+    rejected(line, reason) {
+      items.push({ kind: "rejected", line, reason });
+    },
+    take() {
+      const taken = items;
+      items = [];
+      return taken;
+    },
+  };
 }
 
 /**
@@ -197,7 +229,13 @@ function keyOf(value: Buffer, scan: ScanState): Buffer | undefined {
   if (scan.idKind === ID_NONE) return undefined;
   if (scan.idKind === ID_NUMBER) return value.subarray(scan.idStart, scan.idEnd);
   if (scan.idKind === ID_PLAIN_STRING) return value.subarray(scan.idStart + 1, scan.idEnd - 1);
-  return Buffer.from(JSON.parse(value.toString("utf8", scan.idStart, scan.idEnd)) as string, "utf8");
+  return escapedKey(value, scan);
+}
+
+/** The key of an id with escapes, decoded from the compact text `value` (whose `scan.idStart` it is) and encoded again. */
+export function escapedKey(value: Uint8Array, scan: ScanState): Buffer {
+  const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("utf8", scan.idStart, scan.idEnd);
+  return Buffer.from(JSON.parse(text) as string, "utf8");
 }
 
 function shrinkScratch(scan: ScanState): void {
@@ -214,7 +252,12 @@ export async function* readElements(chunks: AsyncIterable<Uint8Array>, sourceNam
  * async generator per element cost produce more than reading the element. Every item before a
  * syntax error comes out before the error is thrown.
  */
-export async function* readElementBatches(chunks: AsyncIterable<Uint8Array>, sourceName: string): AsyncGenerator<InputItem[]> {
+export function readElementBatches(chunks: AsyncIterable<Uint8Array>, sourceName: string): AsyncGenerator<InputItem[]> {
+  return readBatches(chunks, sourceName, createItemSink());
+}
+
+/** The reader itself: each batch is what `sink` was given from one chunk, taken before the next chunk is awaited. */
+export async function* readBatches<B>(chunks: AsyncIterable<Uint8Array>, sourceName: string, sink: BatchSink<B>): AsyncGenerator<B> {
   const iterator = chunks[Symbol.asyncIterator]();
   const window = createWindow();
   let ended = false;
@@ -243,54 +286,51 @@ export async function* readElementBatches(chunks: AsyncIterable<Uint8Array>, sou
       if (window.pos < window.bytes.length) break;
       if (!(await more())) return;
     }
-    if (window.bytes[window.pos] === OPEN_BRACKET) yield* readArray(window, more, sourceName);
-    else yield* readNdjson(window, more);
+    if (window.bytes[window.pos] === OPEN_BRACKET) yield* readArray(window, more, sourceName, sink);
+    else yield* readNdjson(window, more, sink);
   } finally {
     // The consumer may stop early (a limit, a signal): let the source close its file.
     if (!ended) await iterator.return?.();
   }
 }
 
-async function* readNdjson(window: Window, more: () => Promise<boolean>): AsyncGenerator<InputItem[]> {
+async function* readNdjson<B>(window: Window, more: () => Promise<boolean>, sink: BatchSink<B>): AsyncGenerator<B> {
   const scan = createScanState();
-  const slab = createSlab();
   // How far from `pos` the current chunk has been searched for a line feed already.
   let searched = 0;
   for (;;) {
     const bytes = window.bytes;
     let lineFeed = bytes.indexOf(LF, window.pos + searched);
-    const batch: InputItem[] = [];
     while (lineFeed !== -1) {
-      const item = ndjsonLine(window, lineFeed, scan, slab);
-      if (item) batch.push(item);
+      ndjsonLine(window, lineFeed, scan, sink);
       window.line++;
       window.pos = lineFeed + 1;
       window.lineStart = window.pos;
       window.columnBase = 0;
       lineFeed = bytes.indexOf(LF, window.pos);
     }
-    if (batch.length > 0) yield batch;
+    if (sink.size > 0) yield sink.take();
     searched = bytes.length - window.pos;
     if (!(await more())) break;
   }
   if (window.pos < window.bytes.length) {
-    const item = ndjsonLine(window, window.bytes.length, scan, slab);
-    if (item) yield [item];
+    ndjsonLine(window, window.bytes.length, scan, sink);
+    if (sink.size > 0) yield sink.take();
   }
 }
 
 /** The line from `pos` to `end`: an element, a rejection, or nothing when it is blank. */
-function ndjsonLine(window: Window, end: number, scan: ScanState, slab: Slab): InputItem | undefined {
+function ndjsonLine<B>(window: Window, end: number, scan: ScanState, sink: BatchSink<B>): void {
   const bytes = window.bytes;
   let start = window.pos;
   while (start < end && isJsonSpace(bytes[start]!)) start++;
   while (end > start && isJsonSpace(bytes[end - 1]!)) end--;
-  if (start === end) return undefined;
+  if (start === end) return;
   scanValue(bytes, start, end, true, scan);
   if (scan.status !== SCAN_ERROR && scan.end === end) {
-    const item = elementItem(bytes, start, scan, window.line, slab);
+    sink.element(bytes, start, scan, window.line);
     shrinkScratch(scan);
-    return item;
+    return;
   }
   let at = scan.errorIndex;
   let problem = scan.message;
@@ -300,7 +340,7 @@ function ndjsonLine(window: Window, end: number, scan: ScanState, slab: Slab): I
     problem = `unexpected ${describeByte(bytes, at, end)} after the value (one JSON value per line)`;
   }
   shrinkScratch(scan);
-  return { kind: "rejected", line: window.line, reason: `column ${locate(window, at).column}: ${problem}` };
+  sink.rejected(window.line, `column ${locate(window, at).column}: ${problem}`);
 }
 
 // Where the array reader is: before '[', after '[', after ',', after an element, after ']'.
@@ -310,11 +350,9 @@ const NEXT = 2;
 const AFTER_ELEMENT = 3;
 const CLOSED = 4;
 
-async function* readArray(window: Window, more: () => Promise<boolean>, sourceName: string): AsyncGenerator<InputItem[]> {
+async function* readArray<B>(window: Window, more: () => Promise<boolean>, sourceName: string, sink: BatchSink<B>): AsyncGenerator<B> {
   const scan = createScanState();
-  const slab = createSlab();
-  // The elements of the chunk at hand: handed out before the next chunk is awaited, and before a syntax error is thrown.
-  let batch: InputItem[] = [];
+  // The sink holds the elements of the chunk at hand: handed out before the next chunk is awaited, and before a syntax error is thrown.
   const fail = (message: string, at: number): never => {
     const { line, column } = locate(window, at);
     throw new InputSyntaxError(message, sourceName, line, column);
@@ -360,7 +398,7 @@ async function* readArray(window: Window, more: () => Promise<boolean>, sourceNa
               fail("unexpected end of input: the array is not closed with ']'", bytes.length);
             }
             // skipBlank has counted the lines up to `at`.
-            batch.push(elementItem(bytes, at, scan, window.line, slab));
+            sink.element(bytes, at, scan, window.line);
             shrinkScratch(scan);
             passValue(window, scan);
             phase = AFTER_ELEMENT;
@@ -376,10 +414,7 @@ async function* readArray(window: Window, more: () => Promise<boolean>, sourceNa
             fail(`unexpected ${describeByte(bytes, at, bytes.length)} after the end of the array`, at);
         }
       }
-      if (batch.length > 0) {
-        yield batch;
-        batch = [];
-      }
+      if (sink.size > 0) yield sink.take();
       if (final) break;
       final = !(await more());
     }
@@ -390,7 +425,7 @@ async function* readArray(window: Window, more: () => Promise<boolean>, sourceNa
       );
     }
   } catch (error) {
-    if (batch.length > 0) yield batch;
+    if (sink.size > 0) yield sink.take();
     throw error;
   }
 }

@@ -8,8 +8,8 @@
  * Messages: scan-protocol.ts.
  */
 import { openInput } from "./open.ts";
-import { packItems } from "./packed-items.ts";
-import { readElementBatches } from "./read-elements.ts";
+import { createPackedSink } from "./packed-items.ts";
+import { readBatches } from "./read-elements.ts";
 import { describeScanFailure, SCAN_AHEAD_BATCHES, type ScanReply, type ScanRequest } from "./scan-protocol.ts";
 
 declare const self: Worker;
@@ -24,10 +24,9 @@ function reply(message: ScanReply, transfer: Bun.Transferable[] = []): void {
 async function scan(path: string): Promise<void> {
   try {
     const input = openInput(path);
-    for await (const items of readElementBatches(input.stream, input.name)) {
+    for await (const packed of readBatches(input.stream, input.name, createPackedSink())) {
       while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
       credits--;
-      const packed = packItems(items);
       reply({ type: "items", ...packed }, [packed.data.buffer as ArrayBuffer, packed.meta.buffer as ArrayBuffer]);
     }
     reply({ type: "end" });

@@ -1,60 +1,90 @@
 /**
- * Items packed for the scan worker's message come out equal to what went in: values, keys (views
- * of their value or bytes of their own), lines, byte counts and rejections, in order.
+ * The scan worker's packed batches unpack to exactly what the reader gives on this thread: the
+ * same batches, values, keys (views of their value, or bytes of their own for an escaped id),
+ * lines, byte counts and rejections, in order, and the same error after the same items.
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { packItems, unpackItems } from "../../../src/input/packed-items.ts";
-import type { InputItem } from "../../../src/input/read-elements.ts";
-import { asText } from "./text-items.ts";
+import { createPackedSink, unpackItems } from "../../../src/input/packed-items.ts";
+import { readBatches, readElementBatches } from "../../../src/input/read-elements.ts";
+import { asText, type TextItem } from "./text-items.ts";
 
-const text = fc.string({ unit: fc.constantFrom("a", "1", '"', "é", "😀", "{", "}"), maxLength: 40 });
-const line = fc.integer({ min: 1, max: 2 ** 40 });
-
-/** An element whose key is a view of its value (a plain id), bytes of its own (an escaped id) or absent. */
-const element = fc.record({ value: text, keyKind: fc.constantFrom("none", "view", "own"), own: text, line, bytes: fc.integer({ min: 0, max: 2 ** 31 }) }).map(
-  ({ value, keyKind, own, line, bytes }): InputItem => {
-    const valueBytes = Buffer.from(value);
-    const key = keyKind === "none" ? undefined : keyKind === "view" ? valueBytes.subarray(valueBytes.length >> 2, valueBytes.length >> 1) : Buffer.from(own);
-    return { kind: "element", value: valueBytes, key, line, bytes };
-  },
-);
-const rejected = fc.record({ line, reason: text }).map(({ line, reason }): InputItem => ({ kind: "rejected", line, reason }));
-
-/** Several values in one slab, as the reader hands them out. */
-function slabItems(values: string[]): InputItem[] {
-  const slab = Buffer.from(values.join(""));
-  let at = 0;
-  return values.map((value, i) => {
-    const length = Buffer.byteLength(value);
-    const view = slab.subarray(at, at + length);
-    at += length;
-    return { kind: "element", value: view, key: view.subarray(0, Math.min(2, length)), line: i + 1, bytes: length };
-  });
+async function* inChunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < bytes.length; i += size) yield bytes.slice(i, i + size);
 }
 
-describe("packed input items", () => {
-  test("unpack gives back every item, in order, with its key", () => {
-    fc.assert(
-      fc.property(fc.array(fc.oneof({ weight: 4, arbitrary: element }, { weight: 1, arbitrary: rejected }), { maxLength: 30 }), (items) => {
-        expect(unpackItems(packItems(items)).map(asText)).toEqual(items.map(asText));
+interface Outcome {
+  batches: TextItem[][];
+  error?: string;
+}
+
+async function drain(batches: AsyncIterable<TextItem[]>): Promise<Outcome> {
+  const out: TextItem[][] = [];
+  try {
+    for await (const batch of batches) out.push(batch);
+  } catch (error) {
+    return { batches: out, error: (error as Error).message };
+  }
+  return { batches: out };
+}
+
+async function* onThisThread(bytes: Uint8Array, chunk: number): AsyncGenerator<TextItem[]> {
+  for await (const items of readElementBatches(inChunks(bytes, chunk), "in.json")) yield items.map(asText);
+}
+
+async function* packed(bytes: Uint8Array, chunk: number): AsyncGenerator<TextItem[]> {
+  for await (const batch of readBatches(inChunks(bytes, chunk), "in.json", createPackedSink())) yield unpackItems(batch).map(asText);
+}
+
+const text = fc.string({ unit: fc.constantFrom("a", "1", " ", "é", "😀", "\\n", '\\"', "\\u00e9"), maxLength: 12 });
+/** An id of every kind the key depends on: a number as written, a plain string, an escaped one, and ids that give no key. */
+const id = fc.oneof(
+  fc.constantFrom("1", "-0.5e3", "123456789012345678901234567890", "null", "true", "{}", "[1]"),
+  text.map((t) => `"${t}"`),
+);
+const element = fc.record({ id: fc.option(id), name: text, pad: fc.constantFrom("", " ", "\t ") }).map(
+  ({ id, name, pad }) => `{${pad}${id === null ? "" : `"id":${pad}${id},`}${pad}"name"${pad}:${pad}"${name}"${pad}}`,
+);
+const line = fc.oneof({ weight: 6, arbitrary: element }, { weight: 1, arbitrary: fc.constantFrom("{", '{"id":1,}', "nul", "", "  ", '"x"', "[1,2]") });
+
+describe("the scan worker's packed batches", () => {
+  test("NDJSON: every batch unpacks to the items this thread reads, rejections and blank lines included", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(line, { maxLength: 40 }), fc.integer({ min: 1, max: 300 }), async (lines, chunk) => {
+        const bytes = Buffer.from(lines.join("\n"));
+        expect(await drain(packed(bytes, chunk))).toEqual(await drain(onThisThread(bytes, chunk)));
       }),
-      { seed: 21, numRuns: 300 },
+      { seed: 21, numRuns: 200 },
     );
   });
 
-  test("values sharing one slab are packed as their own bytes, not the whole slab", () => {
-    const items = slabItems(['{"id":1}', '{"id":22}', "[]"]);
-    const packed = packItems(items);
-    expect(packed.data.length).toBe(8 + 9 + 2);
-    expect(unpackItems(packed).map(asText)).toEqual(items.map(asText));
+  test("JSON array: the same batches, and a syntax error after the same elements", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(element, { maxLength: 30 }), fc.boolean(), fc.integer({ min: 1, max: 300 }), async (elements, broken, chunk) => {
+        const bytes = Buffer.from(`[\n${elements.join(",\n")}${broken ? ",]" : "\n]"}`);
+        const expected = await drain(onThisThread(bytes, chunk));
+        expect(expected.error !== undefined).toBe(broken);
+        expect(await drain(packed(bytes, chunk))).toEqual(expected);
+      }),
+      { seed: 22, numRuns: 200 },
+    );
   });
 
-  test("a key inside its value is not copied twice; a key of its own is", () => {
-    const value = Buffer.from('{"id":"abc"}');
-    const inside: InputItem = { kind: "element", value, key: value.subarray(7, 10), line: 1, bytes: 12 };
-    const own: InputItem = { kind: "element", value, key: Buffer.from("abc"), line: 2, bytes: 12 };
-    expect(packItems([inside]).data.length).toBe(12);
-    expect(packItems([own]).data.length).toBe(15);
+  test("a key inside its value is not copied twice; an escaped id's key is bytes of its own", async () => {
+    const batchOf = async (input: string) => {
+      for await (const batch of readBatches(inChunks(Buffer.from(input), 1 << 16), "in.json", createPackedSink())) return batch;
+      throw new Error("no batch");
+    };
+    expect((await batchOf('{"id":"abc"}')).data.length).toBe(12);
+    const escaped = await batchOf('{"id":"a\\u0062c"}');
+    expect(escaped.data.length).toBe(17 + 3);
+    expect(unpackItems(escaped).map(asText)).toEqual([{ kind: "element", json: '{"id":"a\\u0062c"}', key: "abc", line: 1, bytes: 17 }]);
+  });
+
+  test("a batch larger than the sink's starting room grows it and keeps every byte", async () => {
+    const big = Array.from({ length: 3000 }, (_, i) => `{"id":${i},"pad":"${"x".repeat(400)}"}`).join("\n") + "\n";
+    const expected = await drain(onThisThread(Buffer.from(big), 4 << 20));
+    expect(expected.batches).toHaveLength(1);
+    expect(await drain(packed(Buffer.from(big), 4 << 20))).toEqual(expected);
   });
 });
