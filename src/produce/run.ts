@@ -133,14 +133,17 @@ async function publish({ input, options, sink, batch, tally, progress, startedAt
       tally.accepted++;
       tally.bytes += item.bytes;
       if (batch.wouldOverflow(item.bytes)) await sink.send(batch.take());
-      const message: Message = { key: item.key ?? null, value: item.value };
+      // Every field the send path sets is there from the start: one object shape for all messages.
+      const message: Message = { key: item.key ?? null, value: item.value, partition: undefined, headers: undefined };
       batch.add(message, item.bytes);
       // Only the request in flight counts as sent here, not what was acknowledged: under --rate a
       // request grows towards batch_size as the run goes on, and the sink holds it until its last
       // message is due, so the pace holds with few requests.
-      if (batch.isDue(dueCount(sink.inFlight, performance.now() - startedAt, options.rate, options.batchSize))) await sink.send(batch.take());
-      progress.update({ records: tally.accepted, bytes: tally.bytes, extra: tally.rejected ? { rejected: tally.rejected } : undefined });
+      const due = options.rate > 0 ? dueCount(sink.inFlight, performance.now() - startedAt, options.rate, options.batchSize) : options.batchSize;
+      if (batch.isDue(due)) await sink.send(batch.take());
     }
+    // Once per chunk of the input (a few thousand elements), not per element: a redraw is due every 100 ms at most.
+    progress.update({ records: tally.accepted, bytes: tally.bytes, extra: tally.rejected ? { rejected: tally.rejected } : undefined });
   }
   return "completed";
 }
