@@ -31,3 +31,18 @@ function groupingReduce(this: Message[], callback: (...args: never[]) => unknown
 export function partitionedMessages(messages: Message[]): Message[] {
   return Object.defineProperty(messages, "reduce", { value: groupingReduce, enumerable: false, configurable: true, writable: true });
 }
+
+/**
+ * Messages whose partitions are set, one array per partition, each in the messages' order: the
+ * arrays kafkajs' grouping makes of them, so records prepared from one (prepareRecords) are found
+ * again when its request is encoded.
+ */
+export function partitionGroups(messages: readonly Message[]): Message[][] {
+  const groups = new Map<number | undefined, Message[]>();
+  for (const message of messages) {
+    const group = groups.get(message.partition);
+    if (group) group.push(message);
+    else groups.set(message.partition, [message]);
+  }
+  return [...groups.values()];
+}

@@ -9,7 +9,8 @@ import { producerClusterOf, type LeaderCluster } from "./client-cluster.ts";
 import { KAFKA_CODEC_TYPES, type KafkaCodecName } from "./codecs.ts";
 import { sendCompletely } from "./complete-send.ts";
 import { splitByLeader } from "./leader-groups.ts";
-import { partitionedMessages } from "./partitioned-messages.ts";
+import { prepareRecords } from "./fast-produce-request.ts";
+import { partitionGroups, partitionedMessages } from "./partitioned-messages.ts";
 import { DefaultPartitioner } from "./partitioner.ts";
 
 export interface TransactionalProducer {
@@ -19,6 +20,12 @@ export interface TransactionalProducer {
 }
 
 export interface ProducerTransaction {
+  /**
+   * Encodes and compresses the records of a send queued behind others (messages whose partitions
+   * are set, not changed afterwards), so its request, when its turn comes, adds only the batch
+   * headers: the codec runs on Bun's worker threads while the sends before it are in flight.
+   */
+  prepare(topicMessages: TopicMessages[]): void;
   /** Sends messages whose partitions are set; resolves once every partition acknowledged them (acks from all replicas). */
   send(topicMessages: TopicMessages[]): Promise<void>;
   /** Adds the group's committed offset of one input partition to the transaction. */
@@ -65,6 +72,9 @@ export async function startTransactionalProducer(kafka: Kafka, options: Transact
     async begin() {
       const transaction = await producer.transaction();
       return {
+        prepare(topicMessages) {
+          for (const { messages } of topicMessages) for (const group of partitionGroups(messages)) prepareRecords(group, KAFKA_CODEC_TYPES[options.compression]);
+        },
         async send(topicMessages) {
           await sendCompletely((pending) => sendPerLeader(transaction, cluster, pending, options.compression), topicMessages);
         },

@@ -12,6 +12,7 @@ import { KafkaError } from "../errors.ts";
 import { crashPoint } from "../faults.ts";
 import { SendIncompleteError, sendCompletely } from "../kafka/complete-send.ts";
 import { toKafkaError } from "../kafka/errors.ts";
+import { partitionGroups } from "../kafka/partitioned-messages.ts";
 import { type Acknowledgement, type InDoubt, type Ledger, RUN_HEADER } from "../ledger/ledger.ts";
 
 export type SendLedger = Pick<Ledger, "recordInDoubt" | "recordAcks">;
@@ -130,15 +131,8 @@ export function createSendPath(run: SendRun, ports: SendPorts): SendPath {
     owed: { unrecorded, inDoubt },
     recordOwed,
     prepare(messages) {
-      const groups = new Map<number, Message[]>();
-      for (const message of messages) {
-        const partition = place(message);
-        const group = groups.get(partition);
-        if (group) group.push(message);
-        else groups.set(partition, [message]);
-      }
-      // kafkajs groups a request's messages by partition in this same order.
-      if (ports.prepareRecords) for (const group of groups.values()) ports.prepareRecords(group);
+      for (const message of messages) place(message);
+      if (ports.prepareRecords) for (const group of partitionGroups(messages)) ports.prepareRecords(group);
     },
     async send(messages) {
       const counts = new Map<number, number>();

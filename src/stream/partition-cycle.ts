@@ -304,10 +304,14 @@ export class PartitionCycle {
     }
   }
 
-  /** Queues one send in the open transaction (the transaction it was staged for, even if awaited later). */
+  /**
+   * Queues one send in the open transaction (the transaction it was staged for, even if awaited
+   * later); its records are encoded now, while the sends before it are in flight.
+   */
   #dispatch(send: TopicMessages[]): void {
     if (send.length === 0) return;
     const open = this.#transaction!;
+    open.prepare(send);
     this.#sends.push(() => open.send(send));
   }
 

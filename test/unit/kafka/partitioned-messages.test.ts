@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import type { Message } from "kafkajs";
 import groupMessagesPerPartition from "kafkajs/src/producer/groupMessagesPerPartition.js";
 import { DefaultPartitioner } from "../../../src/kafka/partitioner.ts";
-import { partitionedMessages } from "../../../src/kafka/partitioned-messages.ts";
+import { partitionGroups, partitionedMessages } from "../../../src/kafka/partitioned-messages.ts";
 
 const partitionMetadata = [0, 1, 2].map((partitionId) => ({ partitionId, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }));
 
@@ -45,5 +45,18 @@ describe("linear grouping of partitioned messages", () => {
     const marked = partitionedMessages(messages(3));
     expect(Object.keys(marked)).toEqual(["0", "1", "2"]);
     expect(JSON.stringify(marked)).toBe(JSON.stringify(messages(3)));
+  });
+
+  test("partitionGroups holds the same messages, in the same order, as each of kafkajs' partition groups", () => {
+    const all = messages(2500);
+    const args = { topic: "t", partitionMetadata, partitioner: DefaultPartitioner(), messages: all };
+    const kafkajs = Object.values(groupMessagesPerPartition(args)) as Message[][];
+    const ours = partitionGroups(all);
+    expect(ours).toHaveLength(3);
+    for (const group of ours) {
+      const theirs = kafkajs.find((candidate) => candidate[0] === group[0])!;
+      expect(theirs).toHaveLength(group.length);
+      theirs.forEach((message, i) => expect(message).toBe(group[i]!));
+    }
   });
 });

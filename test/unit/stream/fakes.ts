@@ -17,6 +17,8 @@ export const fenced = () => Object.assign(new Error("There is a newer producer w
 export class FakeProducer implements TransactionalProducer {
   readonly log: string[];
   readonly sent: TopicMessages[][] = [];
+  /** Every send as it was prepared, in order. */
+  readonly prepared: TopicMessages[][] = [];
   readonly offsets: bigint[] = [];
   /** Steps that fail (once each) with the given error. */
   readonly failures = new Map<Step, Error>();
@@ -50,6 +52,9 @@ export class FakeProducer implements TransactionalProducer {
     this.#step("begin");
     const id = ++this.#transactions;
     return {
+      prepare: (topicMessages) => {
+        this.prepared.push(topicMessages);
+      },
       send: async (topicMessages) => {
         if (this.holdSends) await new Promise<void>((resolve) => this.#held.push(resolve));
         this.#step("send", ` t${id}`);

@@ -151,6 +151,24 @@ describe("a partition cycle", () => {
     expect(log.indexOf("flush file-1")).toBeGreaterThan(log.lastIndexOf("send t1"));
   });
 
+  test("each send is prepared when it is queued, while the send before it is still unanswered", async () => {
+    const { cycle, producer, now } = setUp();
+    producer.holdSends = true;
+    await cycle.process(messages(0, 1200));
+    expect(producer.heldSends).toBe(1);
+    expect(producer.sent).toHaveLength(0);
+    expect(producer.prepared.length).toBeGreaterThanOrEqual(3);
+    const ending = cycle.flushIfDue(now(), true);
+    while (producer.sent.length < producer.prepared.length) {
+      producer.release();
+      await Bun.sleep(1);
+    }
+    await ending;
+    // Exactly what was prepared is sent, in the same order: the same arrays, unchanged.
+    expect(producer.sent).toEqual(producer.prepared);
+    producer.sent.forEach((send, i) => expect(send).toBe(producer.prepared[i]!));
+  });
+
   test("a send that fails retriably breaks the cycle at its end, before any Parquet is written", async () => {
     const { cycle, producer, sink, now } = setUp();
     producer.failures.set("send", connectionClosed());
