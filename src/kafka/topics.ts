@@ -29,7 +29,7 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
  * the same limit as the input topic, a record another producer wrote at the limit could never be
  * dead-lettered and would stop its partition for good; 64 KiB more leaves ample room.
  */
-const DEAD_LETTER_HEADROOM_BYTES = 64 * 1024;
+export const DEAD_LETTER_HEADROOM_BYTES = 64 * 1024;
 
 export interface DeadLetterSizing {
   readonly input: string;

@@ -1,9 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import type { CrashPoint } from "../../../src/faults.ts";
 import { createLocalCleaner } from "../../../src/stream/cleaner.ts";
+import { MAX_SEND_BYTES } from "../../../src/stream/outbox.ts";
 import { PartitionCycle } from "../../../src/stream/partition-cycle.ts";
 import type { CycleSettings, StreamCounters } from "../../../src/stream/types.ts";
 import { FakeProducer, FakeSink, connectionClosed, fenced, messages } from "./fakes.ts";
+
+/** Enough of the fakes' messages (a staging message counts about 230 bytes) for three sends or more. */
+const THREE_SENDS = Math.ceil((3 * MAX_SEND_BYTES.staging) / 200);
 
 const settings: CycleSettings = {
   groupId: "g",
@@ -134,7 +138,7 @@ describe("a partition cycle", () => {
   test("sends one request at a time: the next send starts only once the previous one is answered", async () => {
     const { cycle, producer, log, now } = setUp();
     producer.holdSends = true;
-    await cycle.process(messages(0, 1200));
+    await cycle.process(messages(0, THREE_SENDS));
     expect(producer.heldSends).toBe(1);
     const ending = cycle.flushIfDue(now(), true);
     let sends = 0;
@@ -154,7 +158,7 @@ describe("a partition cycle", () => {
   test("each send is prepared when it is queued, while the send before it is still unanswered", async () => {
     const { cycle, producer, now } = setUp();
     producer.holdSends = true;
-    await cycle.process(messages(0, 1200));
+    await cycle.process(messages(0, THREE_SENDS));
     expect(producer.heldSends).toBe(1);
     expect(producer.sent).toHaveLength(0);
     expect(producer.prepared.length).toBeGreaterThanOrEqual(3);

@@ -8,7 +8,7 @@ const shape = (send: TopicMessages[]) => send.map((t) => `${t.topic}:${t.message
 
 describe("the outbox", () => {
   test("collects staging messages and dead letters into one send per topic", () => {
-    const outbox = new Outbox({ staging: "s", deadLetter: "d" }, 100);
+    const outbox = new Outbox({ staging: "s", deadLetter: "d" }, { staging: 100, deadLetter: 100 });
     const sends: TopicMessages[][] = [];
     outbox.add("staging", message("a"), 10, (send) => sends.push(send));
     outbox.add("deadLetter", message("b"), 10, (send) => sends.push(send));
@@ -17,17 +17,31 @@ describe("the outbox", () => {
     expect(outbox.take()).toEqual([]);
   });
 
-  test("a message that does not fit on top of the pending ones goes in a send of its own", () => {
-    const outbox = new Outbox({ staging: "s", deadLetter: "d" }, 100);
+  test("a message that does not fit on top of its topic's pending ones goes in a send of its own", () => {
+    const outbox = new Outbox({ staging: "s", deadLetter: "d" }, { staging: 100, deadLetter: 100 });
     const sends: TopicMessages[][] = [];
     outbox.add("staging", message("a"), 30, (send) => sends.push(send));
-    outbox.add("deadLetter", message("b"), 90, (send) => sends.push(send));
-    expect(sends.map(shape)).toEqual([["s:a"]]);
-    expect(shape(outbox.take())).toEqual(["d:b"]);
+    outbox.add("deadLetter", message("b"), 30, (send) => sends.push(send));
+    outbox.add("deadLetter", message("c"), 90, (send) => sends.push(send));
+    expect(sends.map(shape)).toEqual([["s:a", "d:b"]]);
+    expect(shape(outbox.take())).toEqual(["d:c"]);
   });
 
+  test("each topic has its own bound: dead letters are cut at theirs while staging messages gather", () => {
+    const outbox = new Outbox({ staging: "s", deadLetter: "d" }, { staging: 100, deadLetter: 40 });
+    const sends: TopicMessages[][] = [];
+    outbox.add("staging", message("a"), 50, (send) => sends.push(send));
+    outbox.add("deadLetter", message("b"), 30, (send) => sends.push(send));
+    outbox.add("deadLetter", message("c"), 30, (send) => sends.push(send));
+    expect(sends.map(shape)).toEqual([["s:a", "d:b"]]);
+    outbox.add("staging", message("d"), 60, (send) => sends.push(send));
+    expect(sends.map(shape)).toEqual([["s:a", "d:b"]]);
+    expect(shape(outbox.take())).toEqual(["s:d", "d:c"]);
+  });
+
+
   test("a send that reaches the limit is dispatched at once", () => {
-    const outbox = new Outbox({ staging: "s", deadLetter: "d" }, 100);
+    const outbox = new Outbox({ staging: "s", deadLetter: "d" }, { staging: 100, deadLetter: 100 });
     const sends: TopicMessages[][] = [];
     outbox.add("staging", message("a"), 60, (send) => sends.push(send));
     outbox.add("staging", message("b"), 40, (send) => sends.push(send));
