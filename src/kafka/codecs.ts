@@ -5,8 +5,9 @@
  * snappy (raw or xerial-framed), lz4 (LZ4 frame) and zstd, and producers can write each of them.
  * gzip stays kafkajs' own (node:zlib); zstd is Bun's built-in libzstd, at level 3 as the Java
  * client and librdkafka default to; snappy and lz4 are the pure codecs of src/compression/.
- * zstd compresses on Bun's worker threads (the same bytes as the synchronous call): a producer's
- * batch is compressed on the second core while the JavaScript thread reads the next one.
+ * zstd compresses and decompresses on Bun's worker threads (the same bytes as the synchronous
+ * calls): a producer's batch is compressed on the second core while the JavaScript thread reads
+ * the next one, and a fetch's batches are decompressed there while it decodes the one before.
  */
 import { CompressionCodecs, CompressionTypes } from "kafkajs";
 import { lz4CompressFrame, lz4DecompressFrame } from "../compression/lz4.ts";
@@ -43,7 +44,7 @@ export const KAFKA_CODEC_IMPLEMENTATIONS = {
   [CompressionTypes.LZ4]: codec(lz4CompressFrame, lz4DecompressFrame),
   [CompressionTypes.ZSTD]: {
     compress: async (encoder) => asBuffer(await Bun.zstdCompress(encoder.buffer, { level: ZSTD_LEVEL })),
-    decompress: async (buffer) => asBuffer(Bun.zstdDecompressSync(buffer)),
+    decompress: async (buffer) => asBuffer(await Bun.zstdDecompress(buffer)),
   },
 } as const satisfies Record<number, KafkajsCodec>;
 

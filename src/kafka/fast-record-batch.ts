@@ -105,12 +105,13 @@ export async function decodeMessages(decoder: Decoder): Promise<unknown[]> {
 
   const records: DecodedRecord[] = [];
   const end = messagesBuffer.length;
+  const decompressing = decompressAhead(messagesBuffer);
   let position = 0;
   while (end - position >= RECORD_BATCH_OVERHEAD) {
     const before = records.length;
     let next: number | undefined;
     try {
-      next = await decodeBatch(messagesBuffer, position, records);
+      next = await decodeBatch(messagesBuffer, position, records, decompressing.get(position));
     } catch (error) {
       if (error !== FALL_BACK) throw error;
       records.length = before;
@@ -137,10 +138,36 @@ export async function decodeMessages(decoder: Decoder): Promise<unknown[]> {
 }
 
 /**
+ * Starts decompressing every whole compressed batch of a message set at once, keyed by where each
+ * starts: zstd and gzip run on worker threads, so the batches after the first are decompressed on
+ * the other core while this thread decodes the records of the one before. Only the batch's
+ * length, attributes and count are read here; decodeBatch checks everything else and, for a batch
+ * not found here, decompresses it itself. A failure surfaces where its batch is decoded.
+ */
+function decompressAhead(buf: Buffer): Map<number, Promise<unknown>> {
+  const started = new Map<number, Promise<unknown>>();
+  let position = 0;
+  while (buf.length - position >= RECORD_BATCH_OVERHEAD + 12) {
+    const length = buf.readInt32BE(position + 8);
+    const batchStart = position + 12;
+    if (length < RECORD_BATCH_OVERHEAD || buf.length - batchStart < length || buf.readInt8(batchStart + 4) !== MAGIC_BYTE) break;
+    const codec = compression.lookupCodecByAttributes(buf.readInt16BE(batchStart + 9));
+    if (codec && buf.readInt32BE(batchStart + 45) > 0) {
+      const decompressed = codec.decompress(buf.slice(batchStart + 49, batchStart + length));
+      decompressed.catch(() => undefined);
+      started.set(position, decompressed);
+    }
+    position = batchStart + length;
+  }
+  return started;
+}
+
+/**
  * Appends the records of the batch at `start` to `out`; returns where the next batch starts, -1
  * for a partial batch, or undefined (or throws FALL_BACK) when kafkajs' decoder must read it.
+ * `decompressed`: the batch's records already being decompressed (decompressAhead).
  */
-async function decodeBatch(buf: Buffer, start: number, out: DecodedRecord[]): Promise<number | undefined> {
+async function decodeBatch(buf: Buffer, start: number, out: DecodedRecord[], decompressed?: Promise<unknown>): Promise<number | undefined> {
   const firstOffsetHigh = buf.readInt32BE(start);
   const length = buf.readInt32BE(start + 8);
   const batchStart = start + 12;
@@ -202,9 +229,9 @@ async function decodeBatch(buf: Buffer, start: number, out: DecodedRecord[]): Pr
     return batchEnd;
   }
   if (count <= 0) return batchEnd;
-  const decompressed: unknown = await codec.decompress(buf.slice(batchStart + 49, batchEnd));
-  if (!Buffer.isBuffer(decompressed)) throw FALL_BACK;
-  decodeRecords(decompressed, 0, decompressed.length, count, context, out);
+  const records: unknown = await (decompressed ?? codec.decompress(buf.slice(batchStart + 49, batchEnd)));
+  if (!Buffer.isBuffer(records)) throw FALL_BACK;
+  decodeRecords(records, 0, records.length, count, context, out);
   return batchEnd;
 }
 

@@ -1,7 +1,8 @@
 /**
  * The in-place record batch decoder gives the very objects kafkajs' own Fetch v11 decoder gives,
  * over random responses (seeded): headers with repeated keys, null keys and values, control and
- * transactional batches, log-append-time batches, gzip batches, several batches and partitions,
+ * transactional batches, log-append-time batches, gzip and zstd batches (decompressed ahead, on
+ * worker threads), several batches and partitions,
  * aborted transactions, a partial batch at the end of a fetch; and where the bytes are damaged it
  * yields, or fails with, what kafkajs does.
  */
@@ -11,10 +12,12 @@ import Encoder from "kafkajs/src/protocol/encoder.js";
 import compression from "kafkajs/src/protocol/message/compression/index.js";
 import Record from "kafkajs/src/protocol/recordBatch/record/v0/index.js";
 import { RecordBatch } from "kafkajs/src/protocol/recordBatch/v0/index.js";
+import { installCodecs } from "../../../src/kafka/codecs.ts";
 import { installFastEncoding } from "../../../src/kafka/fast-encoding.ts";
 import { decodeFetchV11, originalFetchV11Decode } from "../../../src/kafka/fast-record-batch.ts";
 
 installFastEncoding();
+installCodecs();
 
 const NOW = 1_764_000_123_456;
 const CONTROL_FLAG = 0x20;
@@ -25,7 +28,7 @@ interface BatchSpec {
   transactional: boolean;
   control: boolean;
   logAppendTime: boolean;
-  gzip: boolean;
+  codec: "none" | "gzip" | "zstd";
   producerId: number;
   messages: { key: Buffer | string | null; value: Buffer | string | null; headers?: Record<string, string | Buffer | (string | Buffer)[]>; delta: number }[];
 }
@@ -33,7 +36,7 @@ interface BatchSpec {
 async function encodeBatch(spec: BatchSpec): Promise<Buffer> {
   const records = spec.messages.map((m, i) => Record({ offsetDelta: i, timestampDelta: m.delta, key: m.key, value: m.value, headers: m.headers }));
   const batch = await RecordBatch({
-    compression: spec.gzip ? compression.Types.GZIP : compression.Types.None,
+    compression: { none: compression.Types.None, gzip: compression.Types.GZIP, zstd: compression.Types.ZSTD }[spec.codec],
     firstOffset: spec.firstOffset,
     firstTimestamp: NOW,
     maxTimestamp: NOW + 1000,
@@ -106,7 +109,7 @@ const batch = fc.record({
   transactional: fc.boolean(),
   control: fc.integer({ min: 0, max: 9 }).map((n) => n < 2),
   logAppendTime: fc.integer({ min: 0, max: 9 }).map((n) => n < 2),
-  gzip: fc.integer({ min: 0, max: 9 }).map((n) => n < 3),
+  codec: fc.integer({ min: 0, max: 9 }).map((n): BatchSpec["codec"] => (n < 2 ? "gzip" : n < 5 ? "zstd" : "none")),
   producerId: fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 2 ** 40 })),
   messages: fc.array(message, { minLength: 1, maxLength: 12 }),
 });
@@ -145,7 +148,7 @@ describe("in-place record batch decoding of Fetch v11", () => {
     const manyKeys = fc.record({ key: nullable, value: nullable, headers: fc.dictionary(keys, bytes, { maxKeys: 5 }), delta: fc.constant(0) });
     await fc.assert(
       fc.asyncProperty(fc.array(manyKeys, { minLength: 1, maxLength: 40 }), async (messages) => {
-        const spec = { firstOffset: 0, transactional: false, control: false, logAppendTime: false, gzip: false, producerId: -1, messages };
+        const spec = { firstOffset: 0, transactional: false, control: false, logAppendTime: false, codec: "none" as const, producerId: -1, messages };
         const raw = await responseOf([{ partition: 0, batches: [spec], cut: 60, aborted: [] }]);
         const theirs = plain(await originalFetchV11Decode(Buffer.from(raw)));
         const ours = plain(await decodeFetchV11(Buffer.from(raw)));
@@ -156,7 +159,7 @@ describe("in-place record batch decoding of Fetch v11", () => {
   });
 
   test("keys and values share the fetched bytes, as kafkajs' slices do", async () => {
-    const raw = await responseOf([{ partition: 0, cut: 99, aborted: [], batches: [{ firstOffset: 5, transactional: false, control: false, logAppendTime: false, gzip: false, producerId: -1, messages: [{ key: "k", value: "value", delta: 0 }] }] }]);
+    const raw = await responseOf([{ partition: 0, cut: 99, aborted: [], batches: [{ firstOffset: 5, transactional: false, control: false, logAppendTime: false, codec: "none" as const, producerId: -1, messages: [{ key: "k", value: "value", delta: 0 }] }] }]);
     const decoded = (await decodeFetchV11(raw)) as { responses: { partitions: { messages: { key: Buffer; value: Buffer; offset: string }[] }[] }[] };
     const record = decoded.responses[0]!.partitions[0]!.messages[0]!;
     expect(record.offset).toBe("5");
@@ -165,7 +168,7 @@ describe("in-place record batch decoding of Fetch v11", () => {
   });
 
   test("a record's key and headers, first read after later fetches were decoded, are its own and the same on every read", async () => {
-    const spec = (key: string, header: string) => ({ firstOffset: 0, transactional: false, control: false, logAppendTime: false, gzip: false, producerId: -1, messages: [{ key, value: "v", headers: { h: header, g: [header, "2"] }, delta: 0 }] });
+    const spec = (key: string, header: string) => ({ firstOffset: 0, transactional: false, control: false, logAppendTime: false, codec: "none" as const, producerId: -1, messages: [{ key, value: "v", headers: { h: header, g: [header, "2"] }, delta: 0 }] });
     type Decoded = { responses: { partitions: { messages: { key: Buffer; headers: Record<string, unknown> }[] }[] }[] };
     const first = (await decodeFetchV11(await responseOf([{ partition: 0, cut: 99, aborted: [], batches: [spec("k1", "one")] }]))) as Decoded;
     const second = (await decodeFetchV11(await responseOf([{ partition: 0, cut: 99, aborted: [], batches: [spec("k2", "two")] }]))) as Decoded;
@@ -192,7 +195,7 @@ describe("in-place record batch decoding of Fetch v11", () => {
   test("a compression codec registered later is found when the batch is read", async () => {
     const codecs = compression.Codecs as Record<number, unknown>;
     const saved = codecs[compression.Types.Snappy];
-    const records = await encodeBatch({ firstOffset: 0, transactional: false, control: false, logAppendTime: false, gzip: true, producerId: -1, messages: [{ key: null, value: "v", delta: 1 }] });
+    const records = await encodeBatch({ firstOffset: 0, transactional: false, control: false, logAppendTime: false, codec: "gzip" as const, producerId: -1, messages: [{ key: null, value: "v", delta: 1 }] });
     // Relabel the gzip batch as snappy (attributes after FirstOffset, Length, epoch, magic, CRC) …
     records.writeInt16BE(compression.Types.Snappy, 8 + 4 + 4 + 1 + 4);
     const raw = fetchResponse([{ partition: 0, aborted: [], records }]);
