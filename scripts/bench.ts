@@ -20,9 +20,10 @@
  * its credentials are read from its folder), alternating, then runs recon on each output: the
  * rows "clean → local disk", "clean → S3", "recon (local disk)", "recon (S3)".
  *
- * --scale adds two tables: stream-clean throughput with 1, 3 and 6 input partitions and 1 or 2
- * processes in one group (on --scale-records), then, for each of --scale-sizes, stream-clean of a
- * 6-partition topic by 1 and by 2 processes and the end-to-end wall time.
+ * --scale adds a table: stream-clean throughput with 1, 3 and 6 input partitions and 1 or 2
+ * processes in one group, and with 0, 1 and 2 clean workers (clean.workers) in one process (on
+ * --scale-records), then, for each of --scale-sizes, stream-clean of a 6-partition topic by 1 and
+ * by 2 processes and the end-to-end wall time.
  *
  * --profile adds a table of where the CPU goes per stage (produce, stream-clean, batch-measure):
  * each is run once more by a binary built without --minify into a temporary folder, under
@@ -288,8 +289,29 @@ async function scalePartitions(input: string, bytes: number, count: number): Pro
 }
 
 /**
- * stream-clean of `count` records on a 6-partition topic by 1 and by 2 processes of one group
- * (there are no worker threads: a second process is the way to a second core).
+ * stream-clean of `count` records on a 3-partition topic by one process with 0, 1 and 2 clean
+ * workers (clean.workers: cleaning and Parquet encoding on worker threads, the Kafka side on the
+ * main thread).
+ */
+async function scaleWorkers(input: string, bytes: number, count: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  const topic = uniqueTopic("scalew");
+  await measure([KSTREAM, "produce", input, "--config", benchConfig(topic, join(work, `${topic}.db`)), "--quiet"]);
+  for (const workers of [0, 1, 2]) {
+    const row: Row = { stage: "clean, 3 partitions, 1 process", tool: `${workers} clean worker${workers === 1 ? "" : "s"}`, records: count, bytes, samples: [] };
+    for (let i = 0; i < Math.max(1, runs - 1); i++) {
+      const config = benchConfig(topic, join(work, `${topic}.db`), `_w${workers}_${i}`, 3, { clean: `workers = ${workers}` });
+      row.samples.push(await measure([KSTREAM, "stream-clean", "--until-caught-up", "--config", config, "--quiet"]));
+      rmSync(join(work, `${topic}_w${workers}_${i}_parquet`), { recursive: true, force: true });
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+/**
+ * stream-clean of `count` records on a 6-partition topic by 1 and by 2 processes of one group: a
+ * second process is another way to a second core.
  */
 async function scaleProcesses(input: string, bytes: number, count: number): Promise<Row[]> {
   const rows: Row[] = [];
@@ -521,6 +543,7 @@ async function main() {
     const scaleInput = join(work, "scale.ndjson");
     const scaleBytes = scaleRecords === records ? bytes : await generate(scaleRecords, scaleInput);
     scaleRows.push(...(await scalePartitions(scaleRecords === records ? input : scaleInput, scaleBytes, scaleRecords)));
+    scaleRows.push(...(await scaleWorkers(scaleRecords === records ? input : scaleInput, scaleBytes, scaleRecords)));
     for (const size of flags["scale-sizes"]!.split(",").map(Number)) {
       const sizeInput = join(work, `size-${size}.ndjson`);
       const sizeBytes = await generate(size, sizeInput);
