@@ -114,7 +114,10 @@ export const ProduceSchema = v.strictObject({
     0,
   ),
   compression: kafkaCompression("compression of the record batches produce writes to the input topic", "zstd"),
-  batch_size: count("messages per produce request, at most 512 KiB of input each (5000: fewer round trips and ledger writes per record; README \"Performance\")", 5000),
+  batch_size: count(
+    "messages per produce request, at most 512 KiB of input per partition and 2 MiB in all (10000: fewer round trips and ledger writes per record; README \"Performance\")",
+    10_000,
+  ),
   heap_target_mb: count(
     "memory the JavaScript heap's garbage collector aims to stay within, in MB, for the threads that scan and send (it sizes itself to the machine's RAM otherwise)",
     256,

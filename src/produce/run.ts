@@ -132,10 +132,13 @@ async function publish({ input, options, sink, batch, tally, progress, startedAt
       }
       tally.accepted++;
       tally.bytes += item.bytes;
-      if (batch.wouldOverflow(item.bytes)) await sink.send(batch.take());
       // Every field the send path sets is there from the start: one object shape for all messages.
       const message: Message = { key: item.key ?? null, value: item.value, partition: undefined, headers: undefined };
-      batch.add(message, item.bytes);
+      // Its partition now, once: each partition's batch in a request has a byte bound of its own.
+      const partition = sink.partitionOf(message);
+      message.partition = partition;
+      if (batch.wouldOverflow(partition, item.bytes)) await sink.send(batch.take());
+      batch.add(message, partition, item.bytes);
       // Only the request in flight counts as sent here, not what was acknowledged: under --rate a
       // request grows towards batch_size as the run goes on, and the sink holds it until its last
       // message is due, so the pace holds with few requests.

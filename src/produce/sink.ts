@@ -28,6 +28,8 @@ export interface Sink {
   readonly maxMessageBytes: number;
   /** Messages handed over and not yet acknowledged. */
   readonly inFlight: number;
+  /** The partition a message goes to (Kafka's default partitioner; round-robin for keyless ones, so call it once per message). */
+  partitionOf(message: Message): number;
   readonly acknowledged: number;
   /** Counts a rejected element in the run. */
   reject(rejection: Rejection): void;
@@ -53,6 +55,8 @@ export const openDryRunSink: OpenSink = async () => {
     // Nothing is published, so no topic limit applies.
     maxMessageBytes: Number.POSITIVE_INFINITY,
     inFlight: 0,
+    // Nothing is published: one partition's bounds for every request.
+    partitionOf: () => 0,
     get acknowledged() {
       return acknowledged;
     },
@@ -75,12 +79,13 @@ export function kafkaSink(context: KafkaContext, ledger: RunLedger, settings: Ka
     const stopHeartbeat = startHeartbeat(ledger, runId, heartbeatEveryMs(settings.heartbeatTimeoutMs));
     const compression = KAFKA_CODEC_TYPES[settings.compression];
     const partitioner = DefaultPartitioner();
+    const partitionOf = (message: Message) => partitioner({ topic, partitionMetadata: prepared.partitionMetadata, message });
     const path = createSendPath(
       { runId, topic, brokers, startOffsets: prepared.startOffsets },
       {
         // The one place a request is made: acks from all in-sync replicas, the run's compression.
         request: (topicMessages: TopicMessages[]) => producer.sendBatch({ topicMessages, acks: -1, compression }),
-        partitionOf: (message) => partitioner({ topic, partitionMetadata: prepared.partitionMetadata, message }),
+        partitionOf,
         ledger,
         prepareRecords: (partitionMessages) => prepareRecords(partitionMessages, compression),
       },
@@ -93,6 +98,7 @@ export function kafkaSink(context: KafkaContext, ledger: RunLedger, settings: Ka
       get inFlight() {
         return requests.inFlight;
       },
+      partitionOf,
       get acknowledged() {
         return path.acknowledged;
       },

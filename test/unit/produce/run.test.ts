@@ -34,7 +34,8 @@ const options = (scanInWorker: boolean, source: string, more: Partial<ProduceOpt
 });
 
 /** A sink that acknowledges every request at once, or fails the n-th; it logs what it was given. */
-function fakeSink({ maxMessageBytes = 1_000_000, failRequest = 0 } = {}) {
+function fakeSink({ maxMessageBytes = 1_000_000, failRequest = 0, partitions = 1 } = {}) {
+  let placed = 0;
   const requests: Message[][] = [];
   const rejections: Rejection[] = [];
   const closed: FinalState[] = [];
@@ -45,6 +46,8 @@ function fakeSink({ maxMessageBytes = 1_000_000, failRequest = 0 } = {}) {
     runId: "run-1",
     maxMessageBytes,
     inFlight: 0,
+    // Round-robin, like Kafka's partitioner for keyless messages.
+    partitionOf: () => placed++ % partitions,
     get acknowledged() {
       return acknowledged;
     },
@@ -77,6 +80,19 @@ for (const scanInWorker of [false, true]) describe(`the produce loop, input scan
     expect(sink.requests[2]![0]!.key).toBeNull();
     expect(sink.closed).toEqual([{ name: "completed" }]);
     expect(summary).toMatchObject({ run_id: "run-1", status: "completed", sent: 5, rejected: 0, producer: "test", topic: "in" });
+  });
+
+  test("each partition's share of a request is bounded by its bytes, so a request to three partitions carries three bounds' worth", async () => {
+    // 100,000-byte elements: five fit one partition's 512 KiB, the sixth for it starts a new request.
+    const element = `{"s":"${"x".repeat(100_000 - 8)}"}`;
+    const lines = Array.from({ length: 16 }, () => element).join("\n");
+    const spread = fakeSink({ partitions: 3 });
+    await produceRecords(options(scanInWorker, inputFile(lines), { batchSize: 100 }), spread.open);
+    expect(spread.requests.map((request) => request.length)).toEqual([15, 1]);
+    expect(spread.requests[0]!.map((message) => message.partition)).toEqual(Array.from({ length: 15 }, (_, index) => index % 3));
+    const onePartition = fakeSink({ partitions: 1 });
+    await produceRecords(options(scanInWorker, inputFile(lines), { batchSize: 100 }), onePartition.open);
+    expect(onePartition.requests.map((request) => request.length)).toEqual([5, 5, 5, 1]);
   });
 
   test("a bad NDJSON line is rejected with its line number and the other lines are still published", async () => {
