@@ -51,15 +51,27 @@ export function startCommand(flags: CommonFlags, fromFlags: FlagOverrides = { ov
 /**
  * Restarts this process (same pid, same arguments: execve) with JavaScriptCore told that the
  * machine has `megabytes` of RAM, so the garbage collector keeps a long-running job's heap near
- * that size instead of letting it grow with the machine's 24 GB. JSC reads the option only at
+ * that size instead of letting it grow with the machine's 24 GB. JSC reads its options only at
  * start-up, hence the exec; nothing has been done yet when this runs.
+ *
+ * `growthFactor`, when given, is how far JSC lets a heap past half that RAM grow between full
+ * collections (its largeHeapGrowthFactor, 1.24 by default): the default collects so often near the
+ * target that the collector took a fifth of stream-clean's time (README "Performance"). A value
+ * the user set in BUN_JSC_largeHeapGrowthFactor wins.
  */
-export function restartWithHeapTarget(megabytes: number): void {
-  const wanted = String(megabytes * 1024 * 1024);
-  if (process.env.BUN_JSC_forceRAMSize === wanted || typeof process.execve !== "function") return;
+export function restartWithHeapTarget(megabytes: number, growthFactor?: number): void {
+  const wanted = heapTargetEnv(megabytes, growthFactor, process.env);
+  if (Object.entries(wanted).every(([name, value]) => process.env[name] === value) || typeof process.execve !== "function") return;
   const compiled = process.argv[1]?.startsWith("/$bunfs/") ?? false;
   const argv = compiled ? [process.execPath, ...process.argv.slice(2)] : [process.execPath, ...process.argv.slice(1)];
-  process.execve(process.execPath, argv, { ...process.env, BUN_JSC_forceRAMSize: wanted });
+  process.execve(process.execPath, argv, { ...process.env, ...wanted });
+}
+
+/** The JSC options of a heap target: the RAM it is told the machine has, and the growth factor unless `env` sets one. */
+export function heapTargetEnv(megabytes: number, growthFactor: number | undefined, env: Record<string, string | undefined>): Record<string, string> {
+  const wanted: Record<string, string> = { BUN_JSC_forceRAMSize: String(megabytes * 1024 * 1024) };
+  if (growthFactor !== undefined && env.BUN_JSC_largeHeapGrowthFactor === undefined) wanted.BUN_JSC_largeHeapGrowthFactor = String(growthFactor);
+  return wanted;
 }
 
 /** Parses a numeric flag; citty hands every value over as a string. */
