@@ -43,11 +43,11 @@ export function cleanGender(value: unknown): string | null {
 }
 
 /**
- * A bounded memo for a per-record text rule. Real data repeats a few hundred countries and a few
- * thousand dates, and a lookup costs a tenth of cleaning again. Long texts are not kept (a
+ * A bounded memo for a per-record text rule (the country's title case). Real data repeats a few
+ * hundred countries, and a lookup costs a tenth of cleaning again. Long texts are not kept (a
  * hostile 10 MB value must not stay in memory), and the memo is emptied when full: at most
- * MEMO_ENTRIES texts of up to 64 characters, a few MB. It holds twenty years of distinct dates;
- * at 4,096 the sample data's 7,000 dates emptied it over and over and most lookups missed.
+ * MEMO_ENTRIES texts of up to 64 characters, a few MB. (Dates are read by their steps instead: in
+ * stream-clean a lookup among thousands of dates cost more than reading ten characters.)
  */
 const MEMO_ENTRIES = 16_384;
 
@@ -171,12 +171,12 @@ export const DEFAULT_DATE_FORMATS: readonly string[] = ["d/M/yyyy", "yyyy-MM-dd"
 
 type DateField = "year" | "month" | "day";
 
-const TOKENS: Readonly<Record<string, { field: DateField; source: string; fixedWidth: boolean }>> = {
-  yyyy: { field: "year", source: "([0-9]{4})", fixedWidth: true },
-  MM: { field: "month", source: "([0-9]{2})", fixedWidth: true },
-  M: { field: "month", source: "([0-9]{1,2})", fixedWidth: false },
-  dd: { field: "day", source: "([0-9]{2})", fixedWidth: true },
-  d: { field: "day", source: "([0-9]{1,2})", fixedWidth: false },
+const TOKENS: Readonly<Record<string, { field: DateField; source: string; fixedWidth: boolean; min: number; max: number }>> = {
+  yyyy: { field: "year", source: "([0-9]{4})", fixedWidth: true, min: 4, max: 4 },
+  MM: { field: "month", source: "([0-9]{2})", fixedWidth: true, min: 2, max: 2 },
+  M: { field: "month", source: "([0-9]{1,2})", fixedWidth: false, min: 1, max: 2 },
+  dd: { field: "day", source: "([0-9]{2})", fixedWidth: true, min: 2, max: 2 },
+  d: { field: "day", source: "([0-9]{1,2})", fixedWidth: false, min: 1, max: 2 },
 };
 
 /** A pattern that starts with this may be followed in the value by `T` or a space and a time, which is ignored. */
@@ -184,12 +184,36 @@ const ISO_DATE_PREFIX = "yyyy-MM-dd";
 /** hh[:mm[:ss[.fff]]] and an optional zone (Z, UTC, ±hh[:mm]); the colons may be left out (ISO basic form). */
 const TIME_SUFFIX = "(?:[Tt ][0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2}(?:[.,][0-9]{1,9})?)?)? ?(?:[Zz]|UTC|[+-][0-9]{2}(?::?[0-9]{2})?)?)?";
 
+/**
+ * One step of a date form, matched character by character: a field's digits (greedy: a 1-2 digit
+ * field is always followed by a separator or the end, which is never a digit, so taking two
+ * digits when there are two is what the regex's backtracking ends with), or one separator
+ * (`literal`, a UTF-16 code unit). One shape for both kinds keeps the loop over them monomorphic.
+ */
+interface DateStep {
+  /** FIELD_YEAR, FIELD_MONTH or FIELD_DAY; NOT_A_FIELD for a separator. */
+  readonly field: number;
+  readonly min: number;
+  readonly max: number;
+  readonly literal: number;
+}
+
+const NOT_A_FIELD = -1;
+const FIELD_YEAR = 0;
+const FIELD_MONTH = 1;
+const FIELD_DAY = 2;
+const FIELD_NUMBERS: Readonly<Record<DateField, number>> = { year: FIELD_YEAR, month: FIELD_MONTH, day: FIELD_DAY };
+
 interface CompiledDateFormat {
   readonly regex: RegExp;
   /** Capture-group numbers of the year, month and day. */
   readonly year: number;
   readonly month: number;
   readonly day: number;
+  /** The same form as steps: what matchDate tries first, without the regex. */
+  readonly steps: readonly DateStep[];
+  /** An ISO form: text after the date may be a time, which only the regex reads. */
+  readonly timeAllowed: boolean;
 }
 
 type DateFormatCompilation = { readonly ok: true; readonly format: CompiledDateFormat } | { readonly ok: false; readonly problem: string };
@@ -199,6 +223,7 @@ function compileDateFormat(pattern: string): DateFormatCompilation {
   if (typeof pattern !== "string" || pattern === "") return refuse("is empty");
   if (pattern.trim() !== pattern) return refuse("starts or ends with white space, which a trimmed value never has");
   const groups: Partial<Record<DateField, number>> = {};
+  const steps: DateStep[] = [];
   let source = "^";
   let groupCount = 0;
   let previousVariable: boolean | undefined; // the width kind of the token just before, when nothing separates them
@@ -216,12 +241,14 @@ function compileDateFormat(pattern: string): DateFormatCompilation {
         return refuse(`"${run}" follows another number with no separator, so the value could be split more than one way`);
       }
       groups[token.field] = ++groupCount;
+      steps.push({ field: FIELD_NUMBERS[token.field], min: token.min, max: token.max, literal: 0 });
       source += token.source;
       previousVariable = !token.fixedWidth;
       index = end;
     } else {
       if (char >= "0" && char <= "9") return refuse("digits cannot be separators");
       source += char.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+      steps.push({ field: NOT_A_FIELD, min: 0, max: 0, literal: char.charCodeAt(0) });
       previousVariable = undefined;
       index++;
     }
@@ -230,8 +257,9 @@ function compileDateFormat(pattern: string): DateFormatCompilation {
   if (year === undefined) return refuse("needs a year (yyyy)");
   if (month === undefined) return refuse("needs a month (M or MM)");
   if (day === undefined) return refuse("needs a day (d or dd)");
-  if (pattern.startsWith(ISO_DATE_PREFIX)) source += TIME_SUFFIX;
-  return { ok: true, format: { regex: new RegExp(`${source}$`), year, month, day } };
+  const timeAllowed = pattern.startsWith(ISO_DATE_PREFIX);
+  if (timeAllowed) source += TIME_SUFFIX;
+  return { ok: true, format: { regex: new RegExp(`${source}$`), year, month, day, steps, timeAllowed } };
 }
 
 /** Why a date pattern is unusable, or undefined when it is fine: for the config check at start-up. */
@@ -259,8 +287,8 @@ export function compileDateFormats(patterns: readonly string[]): DateMatcher {
       const compiled = compileDateFormat(pattern);
       if (compiled.ok) formats.push(compiled.format);
     }
-    const memoizedDate = memoize((text) => matchDate(text, formats));
-    matcher = (value) => (typeof value === "string" ? memoizedDate(value) : null);
+    // No memo: the steps cost less than a lookup among thousands of dates.
+    matcher = (value) => (typeof value === "string" ? matchDate(value, formats) : null);
     matchersByText.set(key, matcher);
   }
   matchersByList.set(patterns, matcher);
@@ -270,6 +298,17 @@ export function compileDateFormats(patterns: readonly string[]): DateMatcher {
 function matchDate(value: string, formats: readonly CompiledDateFormat[]): string | null {
   const text = value.trim();
   for (const format of formats) {
+    const end = matchSteps(text, format.steps);
+    if (end === NO_MATCH) continue;
+    if (end === text.length) {
+      const { year, month, day } = stepped;
+      if (!isRealDate(year, month, day)) continue;
+      // Already dd/MM/yyyy (most values, in the default forms): the text is the answer.
+      if (text.length === 10 && stepped.dayAt === 0 && stepped.monthAt === 3 && stepped.yearAt === 6 && text.charCodeAt(2) === 47 && text.charCodeAt(5) === 47) return text;
+      return `${day < 10 ? "0" : ""}${day}/${month < 10 ? "0" : ""}${month}/${text.slice(stepped.yearAt, stepped.yearAt + 4)}`;
+    }
+    // Text after the date: only an ISO form's time may follow, and the regex says whether it does.
+    if (!format.timeAllowed) continue;
     const match = format.regex.exec(text);
     if (match === null) continue;
     const yearText = match[format.year]!;
@@ -280,6 +319,44 @@ function matchDate(value: string, formats: readonly CompiledDateFormat[]): strin
     }
   }
   return null;
+}
+
+const NO_MATCH = -1;
+/** What the last matchSteps read, and where: one object reused, so a match allocates nothing. */
+const stepped = { year: 0, month: 0, day: 0, yearAt: 0, monthAt: 0, dayAt: 0 };
+
+/** Matches `steps` at the start of `text`: the index where the date ends, or NO_MATCH; the fields go to `stepped`. */
+function matchSteps(text: string, steps: readonly DateStep[]): number {
+  let at = 0;
+  for (let index = 0; index < steps.length; index++) {
+    const step = steps[index]!;
+    if (step.field === NOT_A_FIELD) {
+      if (text.charCodeAt(at) !== step.literal) return NO_MATCH;
+      at++;
+      continue;
+    }
+    const from = at;
+    const limit = from + step.max;
+    let number = 0;
+    while (at < limit) {
+      const digit = text.charCodeAt(at) - 48;
+      if (!(digit >= 0 && digit <= 9)) break;
+      number = number * 10 + digit;
+      at++;
+    }
+    if (at - from < step.min) return NO_MATCH;
+    if (step.field === FIELD_YEAR) {
+      stepped.year = number;
+      stepped.yearAt = from;
+    } else if (step.field === FIELD_MONTH) {
+      stepped.month = number;
+      stepped.monthAt = from;
+    } else {
+      stepped.day = number;
+      stepped.dayAt = from;
+    }
+  }
+  return at;
 }
 
 /** A day of the proleptic Gregorian calendar, years 1–9999 (29 February only in leap years). */

@@ -380,3 +380,49 @@ describe("windows and staging (fast-check)", () => {
     );
   });
 });
+
+describe("date forms read character by character (fast-check)", () => {
+  /**
+   * The rule as SPEC.md words it, as one regex per form (with the ISO time suffix): the reference
+   * the step matcher in rules.ts must agree with for every value and every list of forms.
+   */
+  const REFERENCE: Readonly<Record<string, RegExp>> = {
+    "d/M/yyyy": /^(?<d>[0-9]{1,2})\/(?<M>[0-9]{1,2})\/(?<y>[0-9]{4})$/,
+    "yyyy-MM-dd": /^(?<y>[0-9]{4})-(?<M>[0-9]{2})-(?<d>[0-9]{2})(?:[Tt ][0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2}(?:[.,][0-9]{1,9})?)?)? ?(?:[Zz]|UTC|[+-][0-9]{2}(?::?[0-9]{2})?)?)?$/,
+    "M/d/yyyy": /^(?<M>[0-9]{1,2})\/(?<d>[0-9]{1,2})\/(?<y>[0-9]{4})$/,
+    "dd.MM.yyyy": /^(?<d>[0-9]{2})\.(?<M>[0-9]{2})\.(?<y>[0-9]{4})$/,
+    "yyyy/M/d": /^(?<y>[0-9]{4})\/(?<M>[0-9]{1,2})\/(?<d>[0-9]{1,2})$/,
+    "d M yyyy": /^(?<d>[0-9]{1,2}) (?<M>[0-9]{1,2}) (?<y>[0-9]{4})$/,
+    yyyyMMdd: /^(?<y>[0-9]{4})(?<M>[0-9]{2})(?<d>[0-9]{2})$/,
+  };
+  const isReal = (year: number, month: number, day: number) => {
+    const date = new Date(0);
+    date.setUTCFullYear(year, month - 1, day);
+    return year >= 1 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  };
+  const reference = (value: string, forms: readonly string[]): string | null => {
+    for (const form of forms) {
+      const groups = REFERENCE[form]!.exec(value.trim())?.groups;
+      if (!groups) continue;
+      const [year, month, day] = [Number(groups.y), Number(groups.M), Number(groups.d)];
+      if (isReal(year, month, day)) return `${groups.d!.padStart(2, "0")}/${groups.M!.padStart(2, "0")}/${groups.y}`;
+    }
+    return null;
+  };
+  const dateChar = fc.constantFrom(..."0123456789", "0", "1", "2", "/", "-", ".", " ", "T", "t", ":", "Z", "U", "C", "+", ",", "\u00a0", "٣");
+  const dateLike = fc.oneof(
+    fc.string({ unit: dateChar, maxLength: 30 }),
+    fc.tuple(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }), fc.constantFrom("/", "-", ".", " ", ""), fc.constantFrom("", "T10:11:12Z", " 10:11", "t101112+0100", "x"))
+      .map(([year, month, day, separator, tail]) => [`${day}${separator}${month}${separator}${year}`, `${String(year).padStart(4, "0")}${separator}${String(month).padStart(2, "0")}${separator}${String(day).padStart(2, "0")}${tail}`]),
+  ).chain((value) => (Array.isArray(value) ? fc.constantFrom(...value) : fc.constant(value)));
+  const forms = fc.shuffledSubarray(Object.keys(REFERENCE), { minLength: 1 });
+
+  test("every value gets what the forms' regexes give it, for any list of forms", () => {
+    fc.assert(
+      fc.property(dateLike, forms, fc.constantFrom("", " ", "\t", "\u3000"), (value, list, pad) => {
+        expect(cleanDate(pad + value + pad, list)).toBe(reference(value, list));
+      }),
+      runs(5000),
+    );
+  });
+});
