@@ -88,6 +88,29 @@ export const SCHEMA = [
  */
 const WITHOUT_STATISTICS: ReadonlySet<string> = new Set(["id", "first_name", "last_name", "email", "ip_addr", "source_offset"]);
 
+/** hyparquet-writer's default page size: a column chunk is cut into pages of about this many bytes. */
+const PAGE_SIZE = 1024 * 1024;
+
+/**
+ * True when every column of every row group of `columns` is estimated (as hyparquet-writer does:
+ * a string's length, 8 bytes an int64, 4 an int32, 0 a null) under PAGE_SIZE, so each column chunk
+ * is one page whatever the page size: then page size 0 writes the same bytes without
+ * hyparquet-writer's walk over every value (which reads each int64 out as a BigInt). Summed over all
+ * rows, which bounds each row group's sum.
+ */
+function fitsOnePage(columns: ParquetColumns): boolean {
+  if (columns.id.length * 8 >= PAGE_SIZE) return false;
+  for (const name of STRING_COLUMNS) {
+    const values = columns[name];
+    let length = 0;
+    for (let index = 0; index < values.length; index++) length += values[index]?.length ?? 0;
+    if (length >= PAGE_SIZE) return false;
+  }
+  return true;
+}
+
+const STRING_COLUMNS = ["first_name", "last_name", "email", "gender", "ip_addr", "date", "country"] as const satisfies ReadonlyArray<keyof ParquetColumns>;
+
 /** Rows per row group of encodeParquet (compact's merged files; a cycle's groups are smaller: partition-sink.ts). */
 const MAX_ROW_GROUP_ROWS = 100_000;
 
@@ -121,7 +144,7 @@ export function createParquetEncoder(compression: ParquetCompression): ParquetFi
     writeGroup(columns) {
       // Column order is SCHEMA's, not the object's.
       const columnData = SCHEMA.slice(1).map(({ name }) => ({ name, data: columns[name as keyof ParquetColumns], statistics: !WITHOUT_STATISTICS.has(name) }));
-      parquet.write({ columnData, rowGroupSize: MAX_ROW_GROUP_ROWS });
+      parquet.write({ columnData, rowGroupSize: MAX_ROW_GROUP_ROWS, pageSize: fitsOnePage(columns) ? 0 : PAGE_SIZE });
       rows += columns.id.length;
     },
     finish() {

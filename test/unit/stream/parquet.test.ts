@@ -2,13 +2,15 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { parquetReadObjects } from "hyparquet";
+import { parquetMetadata, parquetReadObjects } from "hyparquet";
+import { readOffsetIndex } from "hyparquet/src/indexes.js";
+import { ByteWriter, ParquetWriter } from "hyparquet-writer";
 import type { CleanRow } from "../../../src/clean/types.ts";
 import { IoError } from "../../../src/errors.ts";
 import { compactedFileNameFor, compactionManifestNameFor, fileNameFor, ingestDateFolder, isTemporaryName, mergedNameOfManifest, parseFileName } from "../../../src/storage/names.ts";
 import { writeParquetAtomically } from "../../../src/stream/parquet-writer.ts";
 import { createDatedRows, createPartitionSink } from "../../../src/stream/partition-sink.ts";
-import { encodeParquet } from "../../../src/storage/parquet-format.ts";
+import { COLUMN_NAMES, encodeParquet, type ParquetColumns, SCHEMA } from "../../../src/storage/parquet-format.ts";
 import { listParquetFiles } from "../../../src/storage/listing.ts";
 import { createLocalStore } from "../../../src/storage/local-store.ts";
 import { RecoveryError, recoverPartition } from "../../../src/stream/recovery.ts";
@@ -180,6 +182,46 @@ describe("a cycle's rows by ingest date, a row group at a time", () => {
     expect(dated.encode().map((f) => f.rows)).toEqual([1]);
   });
 });
+
+describe("page size", () => {
+  /** The file hyparquet-writer writes of `columns` with its default page size (1 MiB), uncompressed: the reference. */
+  const withDefaultPages = (columns: ParquetColumns): Uint8Array => {
+    const writer = new ByteWriter();
+    const parquet = new ParquetWriter({ writer, schema: SCHEMA as never, codec: "UNCOMPRESSED", createdBy: "kstream" });
+    const statistics = new Set(["gender", "date", "country", "timestamp", "source_partition"]);
+    parquet.write({ columnData: COLUMN_NAMES.map((name) => ({ name, data: columns[name], statistics: statistics.has(name) })), rowGroupSize: 100_000 });
+    parquet.finish();
+    return new Uint8Array(writer.getBuffer());
+  };
+  const columnsOf = (rows: number, firstName: (i: number) => string) => {
+    const buffer = createRowBuffer();
+    for (let i = 0; i < rows; i++) buffer.append(row(BigInt(i), { first_name: firstName(i) }));
+    return buffer.columns();
+  };
+
+  test("columns that each fit one page are written byte for byte as with the default page size", () => {
+    const columns = columnsOf(5_000, (i) => `name ${i}`);
+    expect(Buffer.from(encodeParquet(columns, { codec: "uncompressed" })).equals(Buffer.from(withDefaultPages(columns)))).toBe(true);
+  });
+
+  test("a column past one page is still cut into pages of the default size, byte for byte", async () => {
+    // 3,000 names of 500 characters: about 1.5 MB in one column chunk, two pages.
+    const columns = columnsOf(3_000, (i) => `${i}`.padEnd(500, "x"));
+    const bytes = encodeParquet(columns, { codec: "uncompressed" });
+    expect(Buffer.from(bytes).equals(Buffer.from(withDefaultPages(columns)))).toBe(true);
+    const offsetIndex = await readOffsetIndexOf(bytes, "first_name");
+    expect(offsetIndex.page_locations.length).toBe(2);
+  });
+});
+
+/** The offset index (page locations) of one column of the file's first row group. */
+async function readOffsetIndexOf(bytes: Uint8Array, column: string) {
+  const arrayBuffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const metadata = parquetMetadata(arrayBuffer);
+  const chunk = metadata.row_groups[0]!.columns.find((c) => c.meta_data?.path_in_schema[0] === column)!;
+  const start = Number(chunk.offset_index_offset);
+  return readOffsetIndex({ view: new DataView(arrayBuffer, start, chunk.offset_index_length!), offset: 0 });
+}
 
 describe("recovery", () => {
   function layout(name: string, files: Array<[number, bigint, bigint]>, temporary: string[] = []): string {
