@@ -305,7 +305,7 @@ function matchDate(value: string, formats: readonly CompiledDateFormat[]): strin
       if (!isRealDate(year, month, day)) continue;
       // Already dd/MM/yyyy (most values, in the default forms): the text is the answer.
       if (text.length === 10 && stepped.dayAt === 0 && stepped.monthAt === 3 && stepped.yearAt === 6 && text.charCodeAt(2) === 47 && text.charCodeAt(5) === 47) return text;
-      return `${day < 10 ? "0" : ""}${day}/${month < 10 ? "0" : ""}${month}/${text.slice(stepped.yearAt, stepped.yearAt + 4)}`;
+      return ddMMyyyy(day, month, text.slice(stepped.yearAt, stepped.yearAt + 4));
     }
     // Text after the date: only an ISO form's time may follow, and the regex says whether it does.
     if (!format.timeAllowed) continue;
@@ -314,11 +314,14 @@ function matchDate(value: string, formats: readonly CompiledDateFormat[]): strin
     const yearText = match[format.year]!;
     const month = Number(match[format.month]);
     const day = Number(match[format.day]);
-    if (isRealDate(Number(yearText), month, day)) {
-      return `${day < 10 ? "0" : ""}${day}/${month < 10 ? "0" : ""}${month}/${yearText}`;
-    }
+    if (isRealDate(Number(yearText), month, day)) return ddMMyyyy(day, month, yearText);
   }
   return null;
+}
+
+/** The cleaned form of a date: day and month of two digits, the year as written. */
+function ddMMyyyy(day: number, month: number, yearText: string): string {
+  return `${day < 10 ? "0" : ""}${day}/${month < 10 ? "0" : ""}${month}/${yearText}`;
 }
 
 const NO_MATCH = -1;
