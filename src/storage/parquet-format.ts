@@ -101,7 +101,7 @@ const PAGE_SIZE = 1024 * 1024;
 function fitsOnePage(columns: ParquetColumns): boolean {
   if (columns.id.length * 8 >= PAGE_SIZE) return false;
   for (const name of STRING_COLUMNS) {
-    const values = columns[name];
+    const values = columns[name] as ReadonlyArray<string | null>;
     let length = 0;
     for (let index = 0; index < values.length; index++) length += values[index]?.length ?? 0;
     if (length >= PAGE_SIZE) return false;
@@ -109,7 +109,8 @@ function fitsOnePage(columns: ParquetColumns): boolean {
   return true;
 }
 
-const STRING_COLUMNS = ["first_name", "last_name", "email", "gender", "ip_addr", "date", "country"] as const satisfies ReadonlyArray<keyof ParquetColumns>;
+/** The schema's text columns (BYTE_ARRAY), read from SCHEMA so the two cannot drift apart. */
+const STRING_COLUMNS = SCHEMA.filter((column) => "type" in column && column.type === "BYTE_ARRAY").map(({ name }) => name as keyof ParquetColumns);
 
 /** Rows per row group of encodeParquet (compact's merged files; a cycle's groups are smaller: partition-sink.ts). */
 const MAX_ROW_GROUP_ROWS = 100_000;
