@@ -93,10 +93,12 @@ const PAGE_SIZE = 1024 * 1024;
 
 /**
  * True when every column of every row group of `columns` is estimated (as hyparquet-writer does:
- * a string's length, 8 bytes an int64, 4 an int32, 0 a null) under PAGE_SIZE, so each column chunk
- * is one page whatever the page size: then page size 0 writes the same bytes without
- * hyparquet-writer's walk over every value (which reads each int64 out as a BigInt). Summed over all
- * rows, which bounds each row group's sum.
+ * 8 bytes an int64, 4 an int32 or a dictionary index, a text value's UTF-8 bytes, 0 a null) under
+ * PAGE_SIZE, so each column chunk is one page whatever the page size: then page size 0 writes the
+ * same bytes without hyparquet-writer's walk over every value (which reads each int64 out as a
+ * BigInt). Summed over all rows, which bounds each row group's sum. A text column is measured in
+ * UTF-8 bytes, not characters: hyparquet-writer cuts a plain column's pages by its encoded bytes,
+ * which are up to three times its characters.
  */
 function fitsOnePage(columns: ParquetColumns): boolean {
   if (columns.id.length * 8 >= PAGE_SIZE) return false;
@@ -104,9 +106,29 @@ function fitsOnePage(columns: ParquetColumns): boolean {
     const values = columns[name] as ReadonlyArray<string | null>;
     let length = 0;
     for (let index = 0; index < values.length; index++) length += values[index]?.length ?? 0;
+    // Characters bound the bytes from below, three bytes a character from above: count exactly only in between.
     if (length >= PAGE_SIZE) return false;
+    if (3 * length < PAGE_SIZE) continue;
+    let bytes = 0;
+    for (let index = 0; index < values.length && bytes < PAGE_SIZE; index++) bytes += utf8Length(values[index] ?? "");
+    if (bytes >= PAGE_SIZE) return false;
   }
   return true;
+}
+
+/** The bytes TextEncoder writes for `text` (a lone surrogate becomes U+FFFD, three bytes). */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    else if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length && (text.charCodeAt(index + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // a surrogate pair: two characters, four bytes
+      index++;
+    } else bytes += 2;
+  }
+  return bytes;
 }
 
 /** The schema's text columns (BYTE_ARRAY), read from SCHEMA so the two cannot drift apart. */
