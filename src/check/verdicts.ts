@@ -196,7 +196,7 @@ export function rulesResult(config: Config): CheckResult {
   if (problems.length > 0) return { name: "rules", verdict: "fail", message: `rules: ${problems.join("; ")}`, fix: "correct rules.date_formats" };
   const rules: CleanRules = { nullPlaceholder: config.rules.null_placeholder, defaultIp: config.rules.default_ip, dateFormats: config.rules.date_formats, windowMs: 60_000 };
   const sample = { id: 1, first_name: " Ada ", email: "ADA@EXAMPLE.COM", ip_address: "not an ip", date: "06/05/2018", country: "france" };
-  const outcome = cleanParsed(sample, { partition: 0, offset: "0", timestamp: 0 }, rules);
+  const outcome = cleanParsed(sample, { partition: 0, offset: 0n, timestamp: 0 }, rules);
   if (outcome.kind !== "row") return { name: "rules", verdict: "fail", message: `rules: a valid sample record was dead-lettered (${outcome.verdict.reason})` };
   return {
     name: "rules",

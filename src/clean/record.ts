@@ -16,8 +16,8 @@ export interface MessageMeta {
   /** Kafka record timestamp, ms since the epoch. */
   readonly timestamp: number;
   readonly partition: number;
-  /** Kafka offset (int64) as a decimal string. */
-  readonly offset: string;
+  /** Kafka offset (int64). */
+  readonly offset: bigint;
 }
 
 /** Longest text taken from the input into a dead-letter message (it travels in a Kafka header). */

@@ -28,8 +28,8 @@ export interface CleanRow {
   /** Kafka record timestamp of the input message, ms since the epoch. */
   timestamp: number;
   source_partition: number;
-  /** Input offset; a string because Kafka offsets are int64. */
-  source_offset: string;
+  /** Input offset; a bigint because Kafka offsets are int64. */
+  source_offset: bigint;
 }
 
 /**

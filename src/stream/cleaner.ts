@@ -60,9 +60,9 @@ export function createStager(rules: CleanRules, stagingPartitions: number) {
   };
 }
 
-/** Cleans one record (offset as text, as kafkajs gives it: the row's source_offset). */
+/** Cleans one record (its offset is the row's source_offset). */
 function cleanRecord(record: RecordIn, partition: number, rules: CleanRules): CleanOutcome {
-  return cleanMessage(record.value, { timestamp: record.timestamp, partition, offset: record.offset.toString() }, rules);
+  return cleanMessage(record.value, { timestamp: record.timestamp, partition, offset: record.offset }, rules);
 }
 
 /** Where a chunk's outcomes go, in record order: worker-protocol's OutcomeWriter, or objects in this thread. */

@@ -63,7 +63,7 @@ export function createRowBuffer(): RowBuffer {
     },
     append(row) {
       if (count === capacity) grow();
-      const offset = BigInt(row.source_offset);
+      const offset = row.source_offset;
       if (minOffset < 0n || offset < minOffset) minOffset = offset;
       if (offset > maxOffset) maxOffset = offset;
       ids[count] = BigInt(row.id);

@@ -5,7 +5,7 @@ import type { CleanOutcome, CleanRow, CleanRules } from "../../../src/clean/type
 import { createRandom } from "../../../scripts/gen-sample.ts";
 
 const rules: CleanRules = { nullPlaceholder: "NULL", defaultIp: "127.127.127.127", dateFormats: ["d/M/yyyy", "yyyy-MM-dd"], windowMs: 300_000 };
-const meta = { timestamp: Date.UTC(2026, 0, 2, 3, 4, 5), partition: 2, offset: "123456789012" };
+const meta = { timestamp: Date.UTC(2026, 0, 2, 3, 4, 5), partition: 2, offset: 123456789012n };
 const encoder = new TextEncoder();
 const REASONS = ["invalid_json", "not_an_object", "invalid_id", "invalid_timestamp"];
 
@@ -202,7 +202,7 @@ describe("idempotence", () => {
       const first = cleanMessage(encoder.encode(randomJsonText()), meta, rules);
       if (first.kind !== "row") continue;
       rows++;
-      const again = cleanMessage(encoder.encode(JSON.stringify({ ...first.row, ip_address: first.row.ip_addr })), meta, rules);
+      const again = cleanMessage(encoder.encode(JSON.stringify({ ...first.row, ip_address: first.row.ip_addr, source_offset: String(first.row.source_offset) })), meta, rules);
       if (again.kind !== "row" || !Bun.deepEquals(again.row, first.row, true)) {
         differences.push(`${JSON.stringify(first.row)} → ${JSON.stringify(again)}`);
       }

@@ -3,7 +3,7 @@ import { cleanMessage, cleanParsed } from "../../../src/clean/record.ts";
 import type { CleanOutcome, CleanRow, CleanRules, DeadLetterVerdict } from "../../../src/clean/types.ts";
 
 const rules: CleanRules = { nullPlaceholder: "NULL", defaultIp: "127.127.127.127", dateFormats: ["d/M/yyyy", "yyyy-MM-dd"], windowMs: 300_000 };
-const meta = { timestamp: Date.UTC(2026, 0, 2, 3, 4, 5), partition: 1, offset: "17" };
+const meta = { timestamp: Date.UTC(2026, 0, 2, 3, 4, 5), partition: 1, offset: 17n };
 const encoder = new TextEncoder();
 const clean = (text: string, withRules: CleanRules = rules) => cleanMessage(encoder.encode(text), meta, withRules);
 
@@ -26,7 +26,7 @@ describe("a record becomes a row", () => {
       kind: "row",
       row: {
         id: 1, first_name: "Barthel", last_name: "Kittel", email: "bkittel0@printfriendly.com", gender: "Male", ip_addr: "130.187.82.195",
-        date: "06/05/2018", country: "France", timestamp: meta.timestamp, source_partition: 1, source_offset: "17",
+        date: "06/05/2018", country: "France", timestamp: meta.timestamp, source_partition: 1, source_offset: 17n,
       },
     });
   });
@@ -45,7 +45,7 @@ describe("a record becomes a row", () => {
     expect(Object.keys(row)).toEqual([
       "id", "first_name", "last_name", "email", "gender", "ip_addr", "date", "country", "timestamp", "source_partition", "source_offset",
     ]);
-    expect(row).toMatchObject({ ip_addr: "127.127.127.127", timestamp: meta.timestamp, source_offset: "17" });
+    expect(row).toMatchObject({ ip_addr: "127.127.127.127", timestamp: meta.timestamp, source_offset: 17n });
   });
 
   test("missing, null and non-string fields take their defaults", () => {

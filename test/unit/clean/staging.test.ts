@@ -7,7 +7,7 @@ const FIVE_MINUTES = 300_000;
 function row(overrides: Partial<CleanRow>): CleanRow {
   return {
     id: 1, first_name: "Barthel", last_name: "Kittel", email: "bkittel0@printfriendly.com", gender: "Male", ip_addr: "130.187.82.195",
-    date: "06/05/2018", country: "France", timestamp: Date.UTC(2026, 0, 2, 3, 4, 5), source_partition: 0, source_offset: "0", ...overrides,
+    date: "06/05/2018", country: "France", timestamp: Date.UTC(2026, 0, 2, 3, 4, 5), source_partition: 0, source_offset: 0n, ...overrides,
   };
 }
 

@@ -93,7 +93,7 @@ function modelMeasures(records: StagingRecord[], placeholder: string) {
 
 describe("counting from bytes", () => {
   const row = (timestamp: number, country: string | null, email: string): CleanRow => ({
-    id: 1, first_name: "a", last_name: null, email, gender: null, ip_addr: "1.2.3.4", date: null, country, timestamp, source_partition: 0, source_offset: "0",
+    id: 1, first_name: "a", last_name: null, email, gender: null, ip_addr: "1.2.3.4", date: null, country, timestamp, source_partition: 0, source_offset: 0n,
   });
   const text = fc.constantFrom("France", "Peru", "Côte d'Ivoire", "日本", "🎉", "NULL", "", 'a"b', "\ud800", "\ufffd", "e\u0301", "é", "a@b.c", "A@b.c");
   const value = fc

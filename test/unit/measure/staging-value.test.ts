@@ -10,7 +10,7 @@ import { parseStagingValue, type StagingRecord } from "../../../src/measure/aggr
 import { createWindowCache, readStagingValue } from "../../../src/measure/staging-value.ts";
 
 const row = (timestamp: number, country: string | null, email: string): CleanRow => ({
-  id: 1, first_name: "a", last_name: null, email, gender: null, ip_addr: "1.2.3.4", date: null, country, timestamp, source_partition: 0, source_offset: "0",
+  id: 1, first_name: "a", last_name: null, email, gender: null, ip_addr: "1.2.3.4", date: null, country, timestamp, source_partition: 0, source_offset: 0n,
 });
 
 const text = fc.oneof(

@@ -31,7 +31,7 @@ const row = (offset: bigint, overrides: Partial<CleanRow> = {}): CleanRow => ({
   country: "Côte D'ivoire",
   timestamp: Date.UTC(2026, 10, 25, 23, 59, 59, 999),
   source_partition: 2,
-  source_offset: offset.toString(),
+  source_offset: offset,
   ...overrides,
 });
 

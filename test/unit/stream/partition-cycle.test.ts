@@ -121,14 +121,14 @@ describe("a partition cycle", () => {
     };
     await cycle.process(messages(0, 3_200));
     expect(flushed).toEqual([1_500, 1_500]);
-    expect(sink.rows.map((row) => row.source_offset)).toEqual(Array.from({ length: 200 }, (_, i) => String(3_000 + i)));
+    expect(sink.rows.map((row) => row.source_offset)).toEqual(Array.from({ length: 200 }, (_, i) => BigInt(3_000 + i)));
     expect(cycle.bufferedRows).toBe(200);
   });
 
   test("a batch that stops on an error keeps the rows of the records staged before it, and none cleaned ahead", async () => {
     const { cycle, sink } = setUp({ crashAt: "mid-batch" });
     await expect(cycle.process(messages(0, 2_500))).rejects.toThrow(/injected at mid-batch/);
-    expect(sink.rows.map((row) => row.source_offset)).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
+    expect(sink.rows.map((row) => row.source_offset)).toEqual(Array.from({ length: 50 }, (_, i) => BigInt(i)));
     expect(cycle.offsetToCommit).toBe(50n);
     await cycle.process(messages(0, 2_500));
     expect(sink.rows.length).toBe(2_500);
