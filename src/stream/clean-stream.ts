@@ -17,7 +17,7 @@ import type { Listening, ServeAddress } from "../prometheus/listen.ts";
 import { log } from "../ui/log.ts";
 import { createProgress } from "../ui/progress.ts";
 import { shutdownSignal } from "../ui/shutdown.ts";
-import { TICK_MS, allCommitted, caughtUpPoll, commitWatch, lag, reachedTarget, startClock } from "./clock.ts";
+import { TICK_MS, allCommitted, caughtUpPoll, commitWatch, fetchWaitMs, lag, reachedTarget, startClock } from "./clock.ts";
 import { RunStop, type StoppedBy, stopGracefully } from "./graceful-stop.ts";
 import { type GroupView, judgeHealth, partitionViews } from "./health.ts";
 import { type Membership, createMembership } from "./membership.ts";
@@ -135,7 +135,7 @@ async function consumeGroup(kafka: Kafka, settings: StreamSettings, options: Cle
   const topic = settings.inputTopic;
   const { admin, partitionCounts, targets, readUpTo, startedAt } = setup;
   const restarts = boundedRetries(settings.retryLimitMs);
-  const consumer = createConsumer(kafka, settings, restarts);
+  const consumer = createConsumer(kafka, settings, restarts, fetchWaitMs(options.untilCaughtUp));
   /** Partition restarts after a failed cycle or start; a commit anywhere since means the trouble is over. */
   const partitionRestarts = boundedRetries(settings.retryLimitMs);
   const readCommittedOffset = (partition: number) => async () =>
@@ -175,9 +175,7 @@ async function consumeGroup(kafka: Kafka, settings: StreamSettings, options: Cle
   consumer.on(consumer.events.FETCH, () => {
     run.lastFetchAt = Date.now();
   });
-  consumer.on(consumer.events.END_BATCH_PROCESS, hiddenOnlyFetchHandler({ topic, slots, membership, stop, targets }));
 
-  const eachBatch = batchHandler({ slots, membership, stop, targets, highWatermarks, maxBufferedRows: settings.maxBufferedRows });
   const progress = createProgress({ label: "cleaned", plainEverySeconds: 10 });
   const adminFailures = boundedRetries(settings.retryLimitMs);
   const pollCaughtUp = caughtUpPoll({
@@ -187,6 +185,12 @@ async function consumeGroup(kafka: Kafka, settings: StreamSettings, options: Cle
     onRetry: (error) => log.debug(`caught-up check: ${(error as Error).message}`),
     fail: (error) => stop.fail(error),
   });
+  // A partition committed up to its target: check at once rather than at the next tick.
+  const targetReached = () => {
+    if (!stop.stopping) pollCaughtUp();
+  };
+  const eachBatch = batchHandler({ slots, membership, stop, targets, highWatermarks, maxBufferedRows: settings.maxBufferedRows, targetReached });
+  consumer.on(consumer.events.END_BATCH_PROCESS, hiddenOnlyFetchHandler({ topic, slots, membership, stop, targets, targetReached }));
   const noticeCommits = commitWatch(() => counters.commits, () => partitionRestarts.recovered());
   const stopClock = startClock({
     everyMs: TICK_MS,
@@ -230,6 +234,8 @@ interface BatchContext {
   readonly targets: ReadonlyMap<number, bigint> | undefined;
   readonly highWatermarks: Map<number, bigint>;
   readonly maxBufferedRows: number;
+  /** Called after a partition's cycle committed up to its target (until caught up). */
+  readonly targetReached: () => void;
 }
 
 /** kafkajs' eachBatch: hands one partition's batch to its current cycle. */
@@ -251,7 +257,10 @@ function batchHandler(context: BatchContext) {
         // left unresolved: the partition is fetched again from where its new cycle starts.
         if (stop.stopping || !slots.isCurrent(slot) || cycle.broken || cycle.fenced) return false;
         await cycle.process(batch.messages, { firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() });
-        if (reachedTarget(targets, batch.partition, cycle.offsetToCommit)) await cycle.flushIfDue(Date.now(), true);
+        if (reachedTarget(targets, batch.partition, cycle.offsetToCommit)) {
+          await cycle.flushIfDue(Date.now(), true);
+          context.targetReached();
+        }
         return true;
       });
       await enforceMemoryBudget(slots.ready(), context.maxBufferedRows);
@@ -281,8 +290,8 @@ function batchHandler(context: BatchContext) {
  * Its span still moves the cycle's position (fetch-position.ts), so the committed offset can reach
  * an end offset that lies past a final marker. Batches with data are handled in eachBatch alone.
  */
-function hiddenOnlyFetchHandler(context: Pick<BatchContext, "slots" | "membership" | "stop" | "targets"> & { topic: string }) {
-  const { topic, slots, membership, stop, targets } = context;
+function hiddenOnlyFetchHandler(context: Pick<BatchContext, "slots" | "membership" | "stop" | "targets" | "targetReached"> & { topic: string }) {
+  const { topic, slots, membership, stop, targets, targetReached } = context;
   return ({ payload }: { payload: { topic: string; partition: number; batchSize: number; firstOffset: string | null; lastOffset: string } }) => {
     if (payload.topic !== topic || payload.batchSize > 0 || stop.stopping) return;
     const slot = slots.get(payload.partition);
@@ -294,7 +303,10 @@ function hiddenOnlyFetchHandler(context: Pick<BatchContext, "slots" | "membershi
         await cycle.serial.run(async () => {
           if (stop.stopping || !slots.isCurrent(slot) || cycle.broken || cycle.fenced) return;
           await cycle.process([], { firstOffset: payload.firstOffset, lastOffset: payload.lastOffset });
-          if (reachedTarget(targets, payload.partition, cycle.offsetToCommit)) await cycle.flushIfDue(Date.now(), true);
+          if (reachedTarget(targets, payload.partition, cycle.offsetToCommit)) {
+            await cycle.flushIfDue(Date.now(), true);
+            targetReached();
+          }
         });
       } catch (error) {
         if (cycle.broken || cycle.fenced) membership.restartBroken();
@@ -304,11 +316,11 @@ function hiddenOnlyFetchHandler(context: Pick<BatchContext, "slots" | "membershi
   };
 }
 
-function createConsumer(kafka: Kafka, settings: StreamSettings, restarts: { allow(error: unknown): boolean }): Consumer {
+function createConsumer(kafka: Kafka, settings: StreamSettings, restarts: { allow(error: unknown): boolean }, maxWaitTimeInMs: number): Consumer {
   return kafka.consumer({
     groupId: settings.groupId,
     readUncommitted: false,
-    maxWaitTimeInMs: 500,
+    maxWaitTimeInMs,
     // Fetch sizes count compressed bytes: a zstd batch of JSON records expands five to ten times
     // when decoded, and a fetch's records all live until its batches are processed. 512 KiB per
     // partition and 2 MiB per fetch keep a compressed topic's decoded fetches within the memory

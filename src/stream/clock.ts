@@ -101,3 +101,14 @@ export function caughtUpPoll(options: CaughtUpPollOptions): () => void {
       });
   };
 }
+
+/**
+ * How long the broker holds a fetch that finds nothing new. Leaving the group waits for the fetch
+ * in flight, and once a run has caught up that fetch finds nothing: each run until caught up
+ * ended with a whole wait (0.4 s of a 1,000-record run's 1.0 s). Such a run waits 100 ms; a
+ * long-lived consumer keeps 500 ms, five times fewer empty fetches on an idle topic. A fetch that
+ * finds records returns at once either way.
+ */
+export function fetchWaitMs(untilCaughtUp: boolean): number {
+  return untilCaughtUp ? 100 : 500;
+}

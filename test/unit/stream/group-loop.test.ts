@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { KafkaError } from "../../../src/errors.ts";
-import { allCommitted, caughtUpPoll, commitWatch, lag, reachedTarget } from "../../../src/stream/clock.ts";
+import { allCommitted, caughtUpPoll, commitWatch, fetchWaitMs, lag, reachedTarget, TICK_MS } from "../../../src/stream/clock.ts";
 import { RunStop, stopGracefully } from "../../../src/stream/graceful-stop.ts";
 import { createMembership } from "../../../src/stream/membership.ts";
 import { cyclesToFlush } from "../../../src/stream/memory-budget.ts";
@@ -200,6 +200,11 @@ describe("membership", () => {
 });
 
 describe("the clock's decisions", () => {
+  test("a run until caught up holds an empty fetch under one tick, so leaving the group waits little; a long-lived one holds it longer", () => {
+    expect(fetchWaitMs(true)).toBeLessThan(TICK_MS);
+    expect(fetchWaitMs(false)).toBeGreaterThan(fetchWaitMs(true));
+  });
+
   test("the group is caught up only when every partition committed its target", () => {
     const targets = new Map([[0, 10n], [1, 5n]]);
     expect(allCommitted(targets, new Map([[0, 10n], [1, 5n]]))).toBe(true);
