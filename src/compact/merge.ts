@@ -41,7 +41,7 @@ function toColumns(rows: unknown[][]): ParquetColumns {
   const at = (name: keyof ParquetColumns) => COLUMN_NAMES.indexOf(name);
   const strings = (name: keyof ParquetColumns) => rows.map((row) => row[at(name)] as string);
   const nullable = (name: keyof ParquetColumns) => rows.map((row) => (row[at(name)] ?? null) as string | null);
-  const int64 = (name: keyof ParquetColumns) => BigInt64Array.from(rows, (row) => asBigInt(row[at(name)]));
+  const int64 = (name: keyof ParquetColumns) => rows.map((row) => asBigInt(row[at(name)]));
   return {
     id: int64("id"),
     first_name: strings("first_name"),

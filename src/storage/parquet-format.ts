@@ -8,9 +8,14 @@ import { installFastByteWriter } from "./byte-writer-patch.ts";
 import { lz4CompressBlock, lz4DecompressBlock } from "../compression/lz4.ts";
 import { snappyCompressPage } from "../compression/snappy-pages.ts";
 
-/** A file's rows column by column, in the types hyparquet-writer takes. */
+/**
+ * A file's rows column by column, in the types hyparquet-writer takes. The int64 columns are
+ * arrays of bigint, not BigInt64Arrays: hyparquet-writer reads each int64 value four or five times
+ * (its range check, the dictionary's sample, statistics, the plain encoding) and every read of a
+ * BigInt64Array element makes a new bigint, where an array hands back the one it holds.
+ */
 export interface ParquetColumns {
-  id: BigInt64Array;
+  id: bigint[];
   first_name: string[];
   last_name: Array<string | null>;
   email: string[];
@@ -18,9 +23,9 @@ export interface ParquetColumns {
   ip_addr: string[];
   date: Array<string | null>;
   country: Array<string | null>;
-  timestamp: BigInt64Array;
+  timestamp: bigint[];
   source_partition: Int32Array;
-  source_offset: BigInt64Array;
+  source_offset: bigint[];
 }
 
 export type ParquetCodec = "snappy" | "zstd" | "gzip" | "lz4_raw" | "uncompressed";

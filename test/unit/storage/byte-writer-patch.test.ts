@@ -26,7 +26,7 @@ type Row = typeof row extends fc.Arbitrary<infer T> ? T : never;
 
 function columnsOf(rows: Row[]): ParquetColumns {
   return {
-    id: BigInt64Array.from(rows.map((r) => r.id)),
+    id: rows.map((r) => r.id),
     first_name: rows.map((r) => r.first_name),
     last_name: rows.map((r) => r.last_name),
     email: rows.map((r) => r.email),
@@ -34,9 +34,9 @@ function columnsOf(rows: Row[]): ParquetColumns {
     ip_addr: rows.map((r) => r.ip_addr),
     date: rows.map((r) => r.date),
     country: rows.map((r) => r.country),
-    timestamp: BigInt64Array.from(rows.map((r) => r.timestamp)),
+    timestamp: rows.map((r) => r.timestamp),
     source_partition: new Int32Array(rows.length).fill(2),
-    source_offset: BigInt64Array.from(rows.map((r) => r.source_offset)),
+    source_offset: rows.map((r) => r.source_offset),
   };
 }
 
