@@ -1,8 +1,9 @@
 /**
  * Cleaned rows of one (partition, ingest date) kept column by column until their row group is
- * encoded: one array per column instead of one object per row, which is what the Parquet writer
- * wants anyway. The int64 columns hold each value's one bigint (parquet-format.ts says why not a
- * BigInt64Array); a row group is 20,000 rows (partition-sink.ts), so they stay small.
+ * encoded: one array per column instead of one object per row, and the integer columns in typed
+ * arrays (8 bytes a value, no per-value objects). columns() hands the int64 columns over as arrays
+ * of bigint (parquet-format.ts says why): their bigints live only while the group is encoded, so
+ * the rows waiting in the buffer stay 8 bytes a value.
  */
 import type { CleanRow } from "../clean/types.ts";
 import type { ParquetColumns } from "../storage/parquet-format.ts";
@@ -14,14 +15,17 @@ export interface RowBuffer {
   readonly minOffset: bigint;
   readonly maxOffset: bigint;
   append(row: CleanRow): void;
-  /** The columns of the rows appended, the buffer's own arrays (no copy): append nothing after. */
+  /** The columns of the `count` rows: the text columns are the buffer's own arrays, the int64 columns made for the call. */
   columns(): ParquetColumns;
 }
 
+const INITIAL_CAPACITY = 1024;
+
 export function createRowBuffer(): RowBuffer {
-  const ids: bigint[] = [];
-  const timestamps: bigint[] = [];
-  const offsets: bigint[] = [];
+  let capacity = INITIAL_CAPACITY;
+  let ids = new BigInt64Array(capacity);
+  let timestamps = new BigInt64Array(capacity);
+  let offsets = new BigInt64Array(capacity);
   const strings = {
     first_name: [] as string[],
     last_name: [] as Array<string | null>,
@@ -36,6 +40,18 @@ export function createRowBuffer(): RowBuffer {
   let minOffset = -1n;
   let maxOffset = -1n;
 
+  const grow = () => {
+    capacity *= 2;
+    const bigger = (old: BigInt64Array) => {
+      const next = new BigInt64Array(capacity);
+      next.set(old);
+      return next;
+    };
+    ids = bigger(ids);
+    timestamps = bigger(timestamps);
+    offsets = bigger(offsets);
+  };
+
   return {
     get count() {
       return count;
@@ -47,12 +63,13 @@ export function createRowBuffer(): RowBuffer {
       return maxOffset;
     },
     append(row) {
+      if (count === capacity) grow();
       const offset = row.source_offset;
       if (minOffset < 0n || offset < minOffset) minOffset = offset;
       if (offset > maxOffset) maxOffset = offset;
-      ids.push(BigInt(row.id));
-      timestamps.push(BigInt(row.timestamp));
-      offsets.push(offset);
+      ids[count] = BigInt(row.id);
+      timestamps[count] = BigInt(row.timestamp);
+      offsets[count] = offset;
       partition = row.source_partition;
       strings.first_name.push(row.first_name);
       strings.last_name.push(row.last_name);
@@ -64,11 +81,11 @@ export function createRowBuffer(): RowBuffer {
       count++;
     },
     columns: () => ({
-      id: ids,
+      id: Array.from(ids.subarray(0, count)),
       ...strings,
-      timestamp: timestamps,
+      timestamp: Array.from(timestamps.subarray(0, count)),
       source_partition: new Int32Array(count).fill(partition),
-      source_offset: offsets,
+      source_offset: Array.from(offsets.subarray(0, count)),
     }),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The row buffer's int64 columns hold exactly BigInt(id), BigInt(timestamp) and
  * source_offset of each row, for ids and timestamps anywhere in the safe integer range and
- * offsets beyond 2^53; and its offset range is the rows' (seeded).
+ * offsets beyond 2^53, through the buffer's growth; and its offset range is the rows' (seeded).
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
@@ -17,7 +17,7 @@ const row = fc.tuple(safe, safe, offset).map(
 );
 
 describe("row buffer", () => {
-  test("int64 columns and the offset range are the rows' values exactly", () => {
+  test("int64 columns and the offset range are the rows' values exactly, through the buffer's growth", () => {
     fc.assert(
       fc.property(fc.array(row, { minLength: 1, maxLength: 3000 }), (rows) => {
         const buffer = createRowBuffer();
