@@ -93,6 +93,9 @@ export const SCHEMA = [
  */
 const WITHOUT_STATISTICS: ReadonlySet<string> = new Set(["id", "first_name", "last_name", "email", "ip_addr", "source_offset"]);
 
+/** Whether kstream writes min/max statistics for the column `name` (see WITHOUT_STATISTICS). */
+export const hasStatistics = (name: string): boolean => !WITHOUT_STATISTICS.has(name);
+
 /** hyparquet-writer's default page size: a column chunk is cut into pages of about this many bytes. */
 const PAGE_SIZE = 1024 * 1024;
 
@@ -115,25 +118,11 @@ function fitsOnePage(columns: ParquetColumns): boolean {
     if (length >= PAGE_SIZE) return false;
     if (3 * length < PAGE_SIZE) continue;
     let bytes = 0;
-    for (let index = 0; index < values.length && bytes < PAGE_SIZE; index++) bytes += utf8Length(values[index] ?? "");
+    // Buffer.byteLength counts what TextEncoder writes (a lone surrogate as U+FFFD, three bytes).
+    for (let index = 0; index < values.length && bytes < PAGE_SIZE; index++) bytes += Buffer.byteLength(values[index] ?? "", "utf8");
     if (bytes >= PAGE_SIZE) return false;
   }
   return true;
-}
-
-/** The bytes TextEncoder writes for `text` (a lone surrogate becomes U+FFFD, three bytes). */
-export function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    if (code < 0x80) continue;
-    if (code < 0x800) bytes += 1;
-    else if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length && (text.charCodeAt(index + 1) & 0xfc00) === 0xdc00) {
-      bytes += 2; // a surrogate pair: two characters, four bytes
-      index++;
-    } else bytes += 2;
-  }
-  return bytes;
 }
 
 /** The schema's text columns (BYTE_ARRAY), read from SCHEMA so the two cannot drift apart. */
@@ -171,7 +160,7 @@ export function createParquetEncoder(compression: ParquetCompression): ParquetFi
     },
     writeGroup(columns) {
       // Column order is SCHEMA's, not the object's.
-      const columnData = SCHEMA.slice(1).map(({ name }) => ({ name, data: columns[name as keyof ParquetColumns], statistics: !WITHOUT_STATISTICS.has(name) }));
+      const columnData = SCHEMA.slice(1).map(({ name }) => ({ name, data: columns[name as keyof ParquetColumns], statistics: hasStatistics(name) }));
       parquet.write({ columnData, rowGroupSize: MAX_ROW_GROUP_ROWS, pageSize: fitsOnePage(columns) ? 0 : PAGE_SIZE });
       rows += columns.id.length;
     },

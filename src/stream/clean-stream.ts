@@ -238,9 +238,16 @@ interface BatchContext {
   readonly targetReached: () => void;
 }
 
+/** A cycle that reached its partition's target (until caught up) commits now, and the caught-up check runs. */
+async function commitAtTarget(cycle: PartitionCycle, partition: number, context: Pick<BatchContext, "targets" | "targetReached">): Promise<void> {
+  if (!reachedTarget(context.targets, partition, cycle.offsetToCommit)) return;
+  await cycle.flushIfDue(Date.now(), true);
+  context.targetReached();
+}
+
 /** kafkajs' eachBatch: hands one partition's batch to its current cycle. */
 function batchHandler(context: BatchContext) {
-  const { slots, membership, stop, targets, highWatermarks } = context;
+  const { slots, membership, stop, highWatermarks } = context;
   return async ({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload) => {
     highWatermarks.set(batch.partition, BigInt(batch.highWatermark));
     if (stop.stopping || !isRunning() || isStale()) return;
@@ -257,10 +264,7 @@ function batchHandler(context: BatchContext) {
         // left unresolved: the partition is fetched again from where its new cycle starts.
         if (stop.stopping || !slots.isCurrent(slot) || cycle.broken || cycle.fenced) return false;
         await cycle.process(batch.messages, { firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() });
-        if (reachedTarget(targets, batch.partition, cycle.offsetToCommit)) {
-          await cycle.flushIfDue(Date.now(), true);
-          context.targetReached();
-        }
+        await commitAtTarget(cycle, batch.partition, context);
         return true;
       });
       await enforceMemoryBudget(slots.ready(), context.maxBufferedRows);
@@ -291,7 +295,7 @@ function batchHandler(context: BatchContext) {
  * an end offset that lies past a final marker. Batches with data are handled in eachBatch alone.
  */
 function hiddenOnlyFetchHandler(context: Pick<BatchContext, "slots" | "membership" | "stop" | "targets" | "targetReached"> & { topic: string }) {
-  const { topic, slots, membership, stop, targets, targetReached } = context;
+  const { topic, slots, membership, stop } = context;
   return ({ payload }: { payload: { topic: string; partition: number; batchSize: number; firstOffset: string | null; lastOffset: string } }) => {
     if (payload.topic !== topic || payload.batchSize > 0 || stop.stopping) return;
     const slot = slots.get(payload.partition);
@@ -303,10 +307,7 @@ function hiddenOnlyFetchHandler(context: Pick<BatchContext, "slots" | "membershi
         await cycle.serial.run(async () => {
           if (stop.stopping || !slots.isCurrent(slot) || cycle.broken || cycle.fenced) return;
           await cycle.process([], { firstOffset: payload.firstOffset, lastOffset: payload.lastOffset });
-          if (reachedTarget(targets, payload.partition, cycle.offsetToCommit)) {
-            await cycle.flushIfDue(Date.now(), true);
-            targetReached();
-          }
+          await commitAtTarget(cycle, payload.partition, context);
         });
       } catch (error) {
         if (cycle.broken || cycle.fenced) membership.restartBroken();
